@@ -1,0 +1,34 @@
+package batcher
+
+import "time"
+
+// Stats is a snapshot of the batcher for metrics.
+type Stats struct {
+	PendingKeys  int       // distinct pending keys (not in flight), keys held under a coverer included
+	InFlightKeys int       // keys in chunks not yet settled, covered keys included
+	Handles      int       // handles known and not yet reported or dropped
+	Oldest       time.Time // receive time of the oldest pending key (zero if none)
+	Duplicates   uint64    // cumulative keys coalesced because an equal key was pending
+	Covered      uint64    // cumulative keys coalesced because a pending broader key covers them
+	Chunks       uint64    // cumulative chunks handed out
+}
+
+// Stats returns a snapshot of the batcher's state and counters.
+func (b *Batcher) Stats() Stats {
+	s := Stats{
+		InFlightKeys: b.flying,
+		Handles:      len(b.handles),
+		Duplicates:   b.dups,
+		Covered:      b.covered,
+		Chunks:       b.handed,
+	}
+	for _, sp := range b.spaces {
+		s.PendingKeys += len(sp.pending)
+	}
+	for _, g := range b.active {
+		if t := g.oldest(); s.Oldest.IsZero() || t.Before(s.Oldest) {
+			s.Oldest = t
+		}
+	}
+	return s
+}

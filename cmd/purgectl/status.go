@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type streamFlags struct {
+	conn
+	stream, consumer, dlq string
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet) {
+	f.conn.register(fs)
+	fs.StringVar(&f.stream, "stream", "PURGE", "intent stream")
+	fs.StringVar(&f.consumer, "consumer", "purge-worker", "durable consumer of the worker")
+	fs.StringVar(&f.dlq, "dlq-stream", "PURGE_DLQ", "dead-letter stream")
+}
+
+func (e env) status(ctx context.Context, args []string) error {
+	var f streamFlags
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	nc, js, err := f.connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+
+	st, err := js.Stream(ctx, f.stream)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", f.stream, err)
+	}
+	si := st.CachedInfo()
+	fmt.Fprintf(tw, "stream\t%s\tmessages %d\tbytes %d\tretention %s\n", f.stream, si.State.Msgs, si.State.Bytes, si.Config.Retention)
+	ci, err := js.Consumer(ctx, f.stream, f.consumer)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		fmt.Fprintf(tw, "consumer\t%s\tnot created yet (start purge-worker)\n", f.consumer)
+	case err != nil:
+		return fmt.Errorf("consumer %s: %w", f.consumer, err)
+	default:
+		info := ci.CachedInfo()
+		fmt.Fprintf(tw, "consumer\t%s\tpending %d\tack-pending %d\tredelivered %d\twaiting pulls %d\n",
+			f.consumer, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting)
+	}
+	dlq, err := js.Stream(ctx, f.dlq)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		fmt.Fprintf(tw, "dlq\t%s\tnot created yet\n", f.dlq)
+	case err != nil:
+		return fmt.Errorf("stream %s: %w", f.dlq, err)
+	default:
+		fmt.Fprintf(tw, "dlq\t%s\tmessages %d\n", f.dlq, dlq.CachedInfo().State.Msgs)
+	}
+	return nil
+}

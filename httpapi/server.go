@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Tokens are the bearer tokens accepted by POST /v1/intents; none
+	// disables ingest.
+	Tokens []string
+	// Zones validates intents before they are published; nil accepts any
+	// zone that passes the syntax checks.
+	Zones *intent.Zones
+	// Publisher stores intents; nil disables ingest.
+	Publisher jetstream.Publisher
+	// Ready reports readiness for /readyz; nil means always ready.
+	Ready func() error
+	// Gatherer serves /metrics; nil serves no metrics.
+	Gatherer prometheus.Gatherer
+	// Registerer receives the server's own metrics; may be nil.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+// Server is the HTTP server. Serve it with Serve and stop it with Shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	srv     *http.Server
+	ingest  *ingest
+	closing chan struct{}
+}
+
+// New builds a Server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), closing: make(chan struct{})}
+	s.ingest = newIngest(cfg, s.log)
+	s.srv = &http.Server{
+		Handler: s.Handler(),
+		// Bounded everything: a client that trickles its request or
+		// never reads the answer cannot hold a connection for long.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the routes, for tests and for embedding.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.Handle("POST /v1/intents", s.ingest)
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Serve serves on l until Shutdown; it returns nil after a Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for active requests
+// until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.srv.Shutdown(ctx)
+}

@@ -1,0 +1,192 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// account is the sending side of one Cloudflare account: its two rate
+// limiters (Cloudflare counts flex requests and URLs separately, per
+// account), the pause it is under after a 429, a 5xx or a refused token, and
+// the slots that bound its concurrent calls.
+type account struct {
+	name   string
+	limits cfclient.Limits
+	purger Purger
+	flex   *rate.Limiter // one token per tags/hosts/prefixes/everything call
+	urls   *rate.Limiter // one token per URL
+	zones  map[string]bool
+	wakeCh chan struct{} // cap 1: something changed, look again
+	slots  chan struct{} // one element per call in flight
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+	authDown    bool
+	back        *backoff.ExponentialBackOff
+}
+
+func newAccount(a Account, maxInFlight int) *account {
+	l := a.Limits
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 500 * time.Millisecond
+	b.MaxInterval = 30 * time.Second
+	b.RandomizationFactor = 0.5
+	b.MaxElapsedTime = 0 // never give up: the messages are kept alive meanwhile
+	// The URL bucket must hold at least one full chunk, or a chunk could
+	// never be paid for.
+	urlBurst := max(int(math.Ceil(l.URLsPerSecond)), l.MaxURLsPerRequest)
+	return &account{
+		name:   a.Name,
+		limits: l,
+		purger: a.Purger,
+		flex:   rate.NewLimiter(rate.Limit(l.FlexPerSecond), l.FlexBurst),
+		urls:   rate.NewLimiter(rate.Limit(l.URLsPerSecond), urlBurst),
+		zones:  make(map[string]bool),
+		wakeCh: make(chan struct{}, 1),
+		slots:  make(chan struct{}, maxInFlight),
+		back:   b,
+	}
+}
+
+func (a *account) hasZone(id string) bool { return a.zones[id] }
+
+func (a *account) wake() {
+	select {
+	case a.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// pausedFor returns how long the account must still wait before its next
+// call, or 0.
+func (a *account) pausedFor(now time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now.Before(a.pausedUntil) {
+		return a.pausedUntil.Sub(now)
+	}
+	return 0
+}
+
+func (a *account) pauseUntil(t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t.After(a.pausedUntil) {
+		a.pausedUntil = t
+	}
+}
+
+// rateLimited pauses the account for the wait Cloudflare asked for, or one
+// refill period of the bucket that refused us when it gave none, and empties
+// our local bucket: Cloudflare saw a bucket emptier than ours (another
+// client shares the account), so ours must not be trusted until it refills.
+func (a *account) rateLimited(now time.Time, retryAfter time.Duration, kind intent.Kind) time.Duration {
+	wait := retryAfter
+	lim := a.urls
+	if kind.Flex() {
+		lim = a.flex
+	}
+	if wait <= 0 {
+		wait = time.Second
+		if kind.Flex() {
+			wait = a.limits.FlexRefill()
+		}
+	}
+	if n := int(lim.TokensAt(now)); n > 0 {
+		lim.AllowN(now, n)
+	}
+	a.pauseUntil(now.Add(wait))
+	return wait
+}
+
+// backOff pauses the account after a server or network failure, for an
+// exponentially growing, jittered interval.
+func (a *account) backOff(now time.Time) time.Duration {
+	a.mu.Lock()
+	d := a.back.NextBackOff()
+	a.mu.Unlock()
+	a.pauseUntil(now.Add(d))
+	return d
+}
+
+// succeeded resets the backoff and clears an auth pause. It reports whether
+// the account had been paused for auth.
+func (a *account) succeeded() (wasAuthDown bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.back.Reset()
+	wasAuthDown = a.authDown
+	a.authDown = false
+	return wasAuthDown
+}
+
+func (a *account) authFailed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.authDown
+}
+
+func (a *account) setAuthDown(until time.Time) {
+	a.mu.Lock()
+	a.authDown = true
+	a.mu.Unlock()
+	a.pauseUntil(until)
+}
+
+// gate reports which kinds of chunk the account can pay for now. A files
+// chunk needs as many URL tokens as it has URLs, so files are allowed only
+// when a full chunk could be paid; the call then never waits for tokens.
+func (a *account) gate(now time.Time) (flex, files bool) {
+	flex = a.flex.TokensAt(now) >= 1
+	files = a.urls.TokensAt(now) >= float64(min(a.limits.MaxURLsPerRequest, a.urls.Burst()))
+	return flex, files
+}
+
+// readyAt returns when the bucket for kind will allow a chunk.
+func (a *account) readyAt(now time.Time, flex bool) time.Time {
+	lim, need := a.urls, float64(min(a.limits.MaxURLsPerRequest, a.urls.Burst()))
+	if flex {
+		lim, need = a.flex, 1
+	}
+	have := lim.TokensAt(now)
+	if have >= need {
+		return now
+	}
+	secs := (need - have) / float64(lim.Limit())
+	return now.Add(time.Duration(secs*float64(time.Second)) + time.Millisecond)
+}
+
+// take spends the tokens for a chunk of n keys of kind; false if they are
+// not there (a bisecting call took them meanwhile).
+func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
+	if kind.Flex() {
+		return a.flex.AllowN(now, 1)
+	}
+	return a.urls.AllowN(now, n)
+}
+
+// waitTurn blocks until the account is not paused and holds the tokens for
+// a call of n keys of kind. Bisecting calls use it; the sender gates instead.
+func (a *account) waitTurn(ctx context.Context, kind intent.Kind, n int) error {
+	if d := a.pausedFor(time.Now()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if kind.Flex() {
+		return a.flex.Wait(ctx)
+	}
+	return a.urls.WaitN(ctx, n)
+}

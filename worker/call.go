@@ -1,0 +1,121 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/purge-worker/purge-worker/batcher"
+	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// execute sends one chunk and settles its outcome.
+func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk) {
+	err := w.attempt(ctx, a, c.ZoneID, c.Mode, c.Kind, c.Keys)
+	if err == nil {
+		w.succeed(ctx, a, c)
+		return
+	}
+	var cfErr *cfclient.Error
+	switch {
+	case ctx.Err() != nil:
+		// Shutdown deadline: leave the keys for redelivery.
+		w.requeue(c)
+	case !errors.As(err, &cfErr):
+		w.requeue(c)
+		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", a.backOff(time.Now()), "err", err)
+	case cfErr.Kind == cfclient.KindClient || (cfErr.Kind == cfclient.KindTooManyKeys && len(c.Keys) == 1):
+		out := w.bisect(ctx, a, c, cfErr)
+		w.mu.Lock()
+		res := w.batch.Resolve(c.ID, time.Now(), out)
+		w.mu.Unlock()
+		w.settle(ctx, res)
+	case cfErr.Kind == cfclient.KindTooManyKeys:
+		w.mu.Lock()
+		w.batch.Shrink(c.ID)
+		w.mu.Unlock()
+		w.log.Warn("chunk_too_large", "account", a.name, "zone_id", c.ZoneID,
+			"type", c.Kind.String(), "keys", len(c.Keys), "err", err)
+	default:
+		w.requeue(c)
+		w.transient(a, c.Kind, cfErr)
+	}
+}
+
+// transient applies a failure that says nothing about the keys: a 429
+// pauses the account as Cloudflare asked, a refused token pauses it and
+// releases its messages, anything else backs off.
+func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error) {
+	now := time.Now()
+	switch e.Kind {
+	case cfclient.KindRateLimited:
+		d := a.rateLimited(now, e.RetryAfter, kind)
+		w.metrics.rateWait.Observe(d.Seconds())
+		w.log.Warn("rate_limited", "account", a.name, "wait", d, "err", e)
+	case cfclient.KindAuth:
+		w.pauseAuth(a, e)
+	default:
+		w.log.Warn("purge_failed", "account", a.name, "backoff", a.backOff(now), "err", e)
+	}
+}
+
+func (w *Worker) succeed(ctx context.Context, a *account, c batcher.Chunk) {
+	if a.succeeded() {
+		w.metrics.authPaused.WithLabelValues(a.name).Set(0)
+		w.log.Info("account_auth_restored", "account", a.name)
+	}
+	w.mu.Lock()
+	res := w.batch.Succeed(c.ID, time.Now())
+	w.mu.Unlock()
+	w.settle(ctx, res)
+}
+
+func (w *Worker) requeue(c batcher.Chunk) {
+	w.mu.Lock()
+	w.batch.Requeue(c.ID)
+	w.mu.Unlock()
+}
+
+// pauseAuth pauses an account whose credentials Cloudflare refused and naks
+// its messages with a delay: nothing is dead-lettered for it, since the
+// intents are fine and will succeed once the token is fixed.
+func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
+	a.setAuthDown(time.Now().Add(w.cfg.AuthRetry))
+	w.metrics.authPaused.WithLabelValues(a.name).Set(1)
+	w.mu.Lock()
+	hs := w.batch.Holding(a.hasZone)
+	w.mu.Unlock()
+	w.log.Error("account_auth_failed", "account", a.name, "retry_in", w.cfg.AuthRetry,
+		"released_messages", len(hs), "err", e)
+	w.nak(hs, w.cfg.AuthRetry)
+}
+
+// attempt makes one API call and records it.
+func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode intent.Mode, kind intent.Kind, keys []intent.Key) error {
+	start := time.Now()
+	_, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
+	typ := kind.String()
+	w.metrics.calls.WithLabelValues(typ, outcome(ctx, err)).Inc()
+	w.metrics.callDuration.WithLabelValues(typ).Observe(time.Since(start).Seconds())
+	w.metrics.batchSize.WithLabelValues(typ).Observe(float64(len(keys)))
+	w.log.LogAttrs(ctx, slog.LevelDebug, "purge_call", slog.String("account", a.name),
+		slog.String("zone_id", zone), slog.String("mode", mode.String()), slog.String("type", typ),
+		slog.Int("keys", len(keys)), slog.Duration("took", time.Since(start)), slog.Any("err", err))
+	return err
+}
+
+func outcome(ctx context.Context, err error) string {
+	if err == nil {
+		return "ok"
+	}
+	if ctx.Err() != nil {
+		return "canceled"
+	}
+	var e *cfclient.Error
+	if errors.As(err, &e) {
+		return e.Kind.String()
+	}
+	return "error"
+}

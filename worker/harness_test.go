@@ -1,0 +1,392 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/cfclient/cftest"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// The zones every integration test uses, all in one account.
+var testZones = []Zone{
+	{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "example.com", Account: "acct"},
+	{ID: "1b2c3d4e5f60718293a4b5c6d7e8f901", Name: "example.org", Account: "acct"},
+	{ID: "abcdefabcdefabcdefabcdefabcdef12", Name: "example.net", Account: "acct"},
+}
+
+const testToken = "test-token-0123456789"
+
+// harness is a real embedded JetStream server, a cftest fake of Cloudflare,
+// and a Worker wired to both, as the daemon wires them.
+type harness struct {
+	t    *testing.T
+	ns   *server.Server
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	cf   *cftest.Server
+	acct *cftest.Account
+	cfg  Config
+
+	mu      sync.Mutex
+	w       *Worker
+	cancel  context.CancelFunc
+	done    chan error
+	started []time.Time // when each published intent was published, by index
+}
+
+type harnessOpt func(*harness)
+
+func withPlan(plan string) harnessOpt {
+	return func(h *harness) {
+		l, _ := cfclient.PlanLimits(plan)
+		h.acct.SetLimits(l)
+		h.cfg.Accounts[0].Limits = l
+	}
+}
+
+func withLimits(l cfclient.Limits) harnessOpt {
+	return func(h *harness) {
+		h.acct.SetLimits(l)
+		h.cfg.Accounts[0].Limits = l
+	}
+}
+
+func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	h.ns = startNATS(t, t.TempDir(), -1)
+	nc, err := nats.Connect(h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	h.nc = nc
+	h.js, err = jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cf = cftest.NewServer()
+	t.Cleanup(h.cf.Close)
+	h.acct = h.cf.AddAccount("acct", "free", testToken)
+	for _, z := range testZones {
+		h.cf.AddZone(z.ID, z.Name, h.acct)
+	}
+	limits, _ := cfclient.PlanLimits("free")
+	h.cfg = Config{
+		Stream: "PURGE", Consumer: "purge-worker", DLQStream: "PURGE_DLQ",
+		AckWait: 30 * time.Second, MaxAckPending: 20000, MaxDeliver: -1,
+		Window: 200 * time.Millisecond, ShutdownTimeout: 10 * time.Second,
+		AuthRetry: 300 * time.Millisecond,
+		Accounts: []Account{{Name: "acct", Limits: limits,
+			Purger: cfclient.New(h.cf.URL, cfclient.Auth{Token: testToken}, nil)}},
+		Zones:  testZones,
+		Logger: testLogger(t),
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	// Create the streams up front so tests can publish before a worker runs.
+	if _, err := Ensure(context.Background(), h.js, h.cfg); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("PURGE_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+}
+
+func startNATS(t *testing.T, dir string, port int) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
+		NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// start runs a new Worker until stop.
+func (h *harness) start() *Worker {
+	h.t.Helper()
+	cfg := h.cfg
+	cfg.Registerer = prometheus.NewRegistry()
+	w, err := New(h.js, cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	h.mu.Lock()
+	h.w, h.cancel, h.done = w, cancel, done
+	h.mu.Unlock()
+	h.t.Cleanup(func() { h.stop() })
+	h.eventually(10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
+	return w
+}
+
+// stop stops the running worker and waits for Run to return.
+func (h *harness) stop() error {
+	h.mu.Lock()
+	cancel, done := h.cancel, h.done
+	h.cancel, h.done = nil, nil
+	h.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("worker did not stop within 30s")
+		return nil
+	}
+}
+
+// publish stores an intent and records when.
+func (h *harness) publish(in *intent.Intent) int {
+	h.t.Helper()
+	h.mu.Lock()
+	idx := len(h.started)
+	h.started = append(h.started, time.Now())
+	h.mu.Unlock()
+	if _, err := intent.Publish(context.Background(), h.js, intent.Subject(in), in); err != nil {
+		h.t.Fatalf("publish: %v", err)
+	}
+	return idx
+}
+
+// publishRaw stores an arbitrary body on subject.
+func (h *harness) publishRaw(subject string, body []byte) {
+	h.t.Helper()
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	msg.Header.Set(nats.MsgIdHdr, intent.NewID())
+	if _, err := h.js.PublishMsg(context.Background(), msg); err != nil {
+		h.t.Fatalf("publish raw: %v", err)
+	}
+}
+
+// eventually polls cond until it holds or timeout passes. It waits for an
+// outcome; it never asserts on how long the outcome took.
+func (h *harness) eventually(timeout time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		<-tick.C
+	}
+}
+
+// drained reports whether every intent was settled: the work-queue stream
+// is empty and the consumer holds nothing.
+func (h *harness) drained() bool {
+	st, err := h.js.Stream(context.Background(), h.cfg.Stream)
+	if err != nil {
+		return false
+	}
+	info, err := st.Info(context.Background())
+	if err != nil || info.State.Msgs != 0 {
+		return false
+	}
+	ci, err := h.consumerInfo()
+	return err == nil && ci.NumAckPending == 0 && ci.NumPending == 0
+}
+
+func (h *harness) waitDrained(timeout time.Duration) {
+	h.t.Helper()
+	h.eventually(timeout, "stream drained and nothing ack-pending", h.drained)
+}
+
+func (h *harness) consumerInfo() (*jetstream.ConsumerInfo, error) {
+	c, err := h.js.Consumer(context.Background(), h.cfg.Stream, h.cfg.Consumer)
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(context.Background())
+}
+
+// dlq returns every message in the dead-letter stream.
+func (h *harness) dlq() []*jetstream.RawStreamMsg {
+	h.t.Helper()
+	ctx := context.Background()
+	st, err := h.js.Stream(ctx, h.cfg.DLQStream)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// accepted returns the calls cftest accepted.
+func (h *harness) accepted() []cftest.Call { return h.cf.Accepted() }
+
+// refusedForRate counts calls cftest refused because a bucket was empty,
+// excluding 429s a test injected on purpose.
+func (h *harness) refusedForRate() int {
+	n := 0
+	for _, c := range h.cf.Calls() {
+		if c.Outcome == "rate_limited" {
+			n++
+		}
+	}
+	return n
+}
+
+// coveredAfter checks that every key of every published intent was covered
+// by an accepted call of its zone received after the intent was published.
+func (h *harness) coveredAfter(intents []*intent.Intent, published []time.Time) {
+	h.t.Helper()
+	zones, err := h.cfg.intentZones()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	calls := h.accepted()
+	for i, in := range intents {
+		parts, err := in.Bind(zones)
+		if err != nil {
+			h.t.Fatalf("intent %d: %v", i, err)
+		}
+		for _, p := range parts {
+			for _, k := range p.Keys {
+				if !coveredBy(calls, p.ZoneID, p.Mode, k, published[i]) {
+					h.t.Errorf("intent %d (%s): key %s of zone %s never covered by a call issued after %s",
+						i, in.ID, k, p.ZoneID, published[i].Format(time.RFC3339Nano))
+				}
+			}
+		}
+	}
+}
+
+// coveredBy reports whether an accepted call at or after t purged key k or
+// a key that covers it, in zone and mode. Keys are compared in the form
+// cftest records them.
+func coveredBy(calls []cftest.Call, zone string, mode intent.Mode, k intent.Key, t time.Time) bool {
+	endpoint := "purge_cache"
+	if mode == intent.ModeInvalidate {
+		endpoint = "invalidate_cache"
+	}
+	for _, c := range calls {
+		if c.ZoneID != zone || c.Endpoint != endpoint || c.At.Before(t) {
+			continue
+		}
+		for _, ck := range callKeys(c) {
+			if ck == k || intent.Covers(ck, k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// callKeys turns a recorded call back into keys.
+func callKeys(c cftest.Call) []intent.Key {
+	var kind intent.Kind
+	switch c.Kind {
+	case "files":
+		kind = intent.KindFile
+	case "tags":
+		kind = intent.KindTag
+	case "hosts":
+		kind = intent.KindHost
+	case "prefixes":
+		kind = intent.KindPrefix
+	case "purge_everything":
+		return []intent.Key{{Kind: intent.KindEverything}}
+	default:
+		return nil
+	}
+	out := make([]intent.Key, 0, len(c.Keys))
+	for _, s := range c.Keys {
+		k := intent.Key{Kind: kind, Value: s}
+		if kind == intent.KindFile {
+			k = fileKey(s)
+		}
+		if kind == intent.KindTag {
+			k.Value = lower(s)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// fileKey parses cftest's record of a files entry: the URL, then the
+// canonical headers if any (cftest appends them after a space).
+func fileKey(s string) intent.Key {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return intent.Key{Kind: intent.KindFile, Value: s[:i], Headers: s[i+1:]}
+		}
+	}
+	return intent.Key{Kind: intent.KindFile, Value: s}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(fmt.Sprint(err))
+	}
+	return v
+}
+
+func cfclientPlan(name string) (cfclient.Limits, bool) { return cfclient.PlanLimits(name) }
+
+func must2[T any](v T, ok bool) T {
+	if !ok {
+		panic("not ok")
+	}
+	return v
+}

@@ -1,0 +1,177 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// prefetch is how many messages the client buffers ahead of the worker. It
+// is kept well below max_ack_pending: a buffered message's ack_wait is
+// already running (nats.go#1929), and every replica shares the cap.
+func (w *Worker) prefetch() int {
+	n := 1000
+	if m := w.cfg.MaxAckPending; m > 0 && m/4 < n {
+		n = max(m/4, 1)
+	}
+	return n
+}
+
+// intake pulls messages until ctx is cancelled. It reopens the iterator
+// after errors the client cannot recover from by itself (consumer deleted,
+// connection closed and reopened) so that a live daemon never stops pulling.
+func (w *Worker) intake(ctx context.Context, cons jetstream.Consumer) error {
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	<-retry.C
+	for {
+		err := w.consume(ctx, cons)
+		w.consumer.Store(false)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		w.log.Warn("intake_interrupted", "err", err)
+		retry.Reset(time.Second)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-retry.C:
+		}
+		if c, err := Ensure(ctx, w.js, w.cfg); err == nil {
+			cons = c
+		} else {
+			w.log.Warn("ensure_consumer_failed", "err", err)
+		}
+	}
+}
+
+// consume runs one Messages iterator until ctx is cancelled or it fails.
+func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(w.prefetch()),
+		jetstream.PullExpiry(10*time.Second))
+	if err != nil {
+		return err
+	}
+	w.consumer.Store(true)
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		switch {
+		case err == nil:
+			w.receive(ctx, msg)
+		case ctx.Err() != nil:
+			w.stopPulling(it)
+			return ctx.Err()
+		case errors.Is(err, jetstream.ErrNoHeartbeat):
+			// Recoverable: the iterator has already issued a new pull.
+			w.log.Debug("no_heartbeat", "err", err)
+		default:
+			it.Stop()
+			return err
+		}
+	}
+}
+
+// stopPulling ends intake on shutdown. Messages already buffered by the
+// client are nak'ed so that another replica gets them at once rather than
+// after ack_wait.
+func (w *Worker) stopPulling(it jetstream.MessagesContext) {
+	it.Drain()
+	n := 0
+	for {
+		msg, err := it.Next(jetstream.NextMaxWait(100 * time.Millisecond))
+		if err != nil {
+			break
+		}
+		_ = msg.Nak()
+		n++
+	}
+	w.metrics.acks.WithLabelValues("nak").Add(float64(n))
+	w.log.Info("intake_stopped", "buffered_released", n)
+}
+
+// receive validates one message and hands it to the batcher, or
+// dead-letters it.
+func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
+	now := time.Now()
+	meta, err := msg.Metadata()
+	if err != nil {
+		// Not a JetStream message: nothing to ack or redeliver.
+		w.log.Warn("message_without_metadata", "subject", msg.Subject(), "err", err)
+		return
+	}
+	_, parts, err := intent.Parse(msg.Data(), w.zones)
+	if err != nil {
+		w.metrics.intents.WithLabelValues("invalid").Inc()
+		w.deadLetter(ctx, msg, "invalid", err.Error())
+		return
+	}
+	if w.add(msg, meta.Sequence.Stream, now, parts) {
+		w.metrics.intents.WithLabelValues("accepted").Inc()
+	} else {
+		w.metrics.intents.WithLabelValues("redelivered").Inc()
+	}
+	for _, p := range parts {
+		for _, k := range p.Keys {
+			w.metrics.items.WithLabelValues(k.Kind.String()).Inc()
+		}
+	}
+	w.wakeAfterIntake(now, meta.NumPending)
+}
+
+// wakeAfterIntake wakes the senders once a burst is in. While the stream
+// still holds messages for us (a backlog, or a burst that arrived faster
+// than we pull), waking them would send a full chunk before the duplicates
+// of its keys further down the burst are seen, and those duplicates would
+// then need a call of their own (a call issued before a message was
+// received never counts for it). So the senders are woken when the last
+// pending message is in, and at least every half window meanwhile so a long
+// backlog still flows. Windows are enforced by the senders' own timers.
+func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
+	if pending > 0 && now.Sub(w.lastWake) < w.cfg.Window/2 {
+		return
+	}
+	w.lastWake = now
+	w.wakeAll()
+}
+
+// add registers a message with the batcher. A redelivery of a message we
+// still hold (its ack_wait ran out despite the keep-alive, e.g. across a
+// reconnect) only refreshes the message to settle; it is not purged twice.
+func (w *Worker) add(msg jetstream.Msg, seq uint64, now time.Time, parts []intent.Part) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h, ok := w.bySeq[seq]; ok {
+		w.held[h].msg = msg
+		return false
+	}
+	w.nextH++
+	h := w.nextH
+	w.held[h] = &held{msg: msg, seq: seq, received: now}
+	w.bySeq[seq] = h
+	if !w.batch.Add(h, now, parts) {
+		// Nothing to purge (cannot happen for a validated intent, but
+		// an intent with no keys is trivially covered).
+		w.take(h)
+		_ = msg.Ack()
+		return true
+	}
+	w.countCoalesced()
+	return true
+}
+
+// countCoalesced moves the batcher's cumulative counters into the metrics.
+// Callers hold w.mu.
+func (w *Worker) countCoalesced() {
+	s := w.batch.Stats()
+	if d := s.Duplicates - w.counted.Duplicates; d > 0 {
+		w.metrics.coalesced.WithLabelValues("duplicate").Add(float64(d))
+	}
+	if d := s.Covered - w.counted.Covered; d > 0 {
+		w.metrics.coalesced.WithLabelValues("covered").Add(float64(d))
+	}
+	w.counted = s
+}

@@ -1,0 +1,100 @@
+package worker
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics is the worker's Prometheus instrumentation. Labels are bounded
+// enums (result, type, outcome, reason) plus the configured account names;
+// never a URL, tag or message ID.
+type metrics struct {
+	intents      *prometheus.CounterVec
+	items        *prometheus.CounterVec
+	coalesced    *prometheus.CounterVec
+	calls        *prometheus.CounterVec
+	callDuration *prometheus.HistogramVec
+	batchSize    *prometheus.HistogramVec
+	rateWait     prometheus.Histogram
+	acks         *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	authPaused   *prometheus.GaugeVec
+}
+
+func newMetrics(r prometheus.Registerer) *metrics {
+	m := &metrics{
+		intents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_intents_total",
+			Help: "Intent messages received, by result (accepted, invalid, redelivered).",
+		}, []string{"result"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_items_total",
+			Help: "Normalised purge keys received in accepted intents, by type.",
+		}, []string{"type"}),
+		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_coalesced_total",
+			Help: "Keys that needed no call of their own, by reason (duplicate, covered).",
+		}, []string{"reason"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_api_calls_total",
+			Help: "Cloudflare purge API calls, by type and outcome.",
+		}, []string{"type", "outcome"}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "purge_worker_api_call_duration_seconds",
+			Help:    "Duration of Cloudflare purge API calls.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+		}, []string{"type"}),
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "purge_worker_batch_size",
+			Help:    "Keys per purge API call, by type.",
+			Buckets: []float64{1, 2, 5, 10, 20, 30, 50, 100, 200, 500},
+		}, []string{"type"}),
+		rateWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "purge_worker_rate_limit_wait_seconds",
+			Help:    "Time calls waited for rate tokens or a Cloudflare Retry-After.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_acks_total",
+			Help: "Messages settled, by result (ack, nak, term).",
+		}, []string{"result"}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_dead_lettered_total",
+			Help: "Messages copied to the dead-letter stream, by reason (invalid, rejected).",
+		}, []string{"reason"}),
+		authPaused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "purge_worker_account_auth_failed",
+			Help: "1 while an account is paused because Cloudflare refused its credentials.",
+		}, []string{"account"}),
+	}
+	if r != nil {
+		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused)
+	}
+	return m
+}
+
+// registerGauges exposes the batcher's state, read under the worker's lock
+// at scrape time so the gauges are never stale.
+func (w *Worker) registerGauges(r prometheus.Registerer) {
+	if r == nil {
+		return
+	}
+	r.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_pending_items",
+			Help: "Distinct keys waiting for a call (not in flight).",
+		}, func() float64 { return float64(w.stats().PendingKeys) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_in_flight_items",
+			Help: "Distinct keys in calls that have not completed.",
+		}, func() float64 { return float64(w.stats().InFlightKeys) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_held_messages",
+			Help: "Messages received and not yet settled.",
+		}, func() float64 { return float64(w.heldCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_oldest_pending_age_seconds",
+			Help: "Age of the oldest key waiting for a call.",
+		}, w.oldestAge),
+	)
+}

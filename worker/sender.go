@@ -1,0 +1,91 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/purge-worker/purge-worker/batcher"
+)
+
+// runSender is the loop of one account: whenever the batcher has a chunk due
+// for one of the account's zones and the account holds a rate token for it,
+// it takes the chunk and starts the call. While there is no token it does
+// not take anything, so keys keep accumulating and the next call is as full
+// as it can be.
+func (w *Worker) runSender(ctx context.Context, a *account) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if wait := w.dispatch(ctx, a); wait >= 0 {
+			timer.Reset(wait)
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wakeCh:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch starts every call the account can make now and returns how long
+// to wait before looking again, or -1 to wait for a wake-up.
+func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
+	for {
+		now := time.Now()
+		if d := a.pausedFor(now); d > 0 {
+			return d
+		}
+		if len(a.slots) == cap(a.slots) {
+			return -1 // a finishing call wakes us
+		}
+		flex, files := a.gate(now)
+		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files, Force: w.flushing.Load()}
+		w.mu.Lock()
+		c, ok := w.batch.Next(now, f)
+		wait := time.Duration(-1)
+		if !ok {
+			wait = w.nextWake(a, now, f.Force)
+		} else if !a.take(now, c.Kind, len(c.Keys)) {
+			w.batch.Requeue(c.ID)
+			ok, wait = false, 10*time.Millisecond
+		}
+		w.mu.Unlock()
+		if !ok {
+			return wait
+		}
+		a.slots <- struct{}{}
+		w.calls.Go(func() {
+			defer func() {
+				<-a.slots
+				a.wake()
+				w.signalSettled()
+			}()
+			w.execute(ctx, a, c)
+		})
+	}
+}
+
+// nextWake returns when the account should look again: the earliest time a
+// chunk is due and its bucket can pay for it. Callers hold w.mu.
+func (w *Worker) nextWake(a *account, now time.Time, force bool) time.Duration {
+	var next time.Time
+	for _, flex := range []bool{true, false} {
+		due, ok := w.batch.Due(batcher.Filter{Zone: a.hasZone, Flex: flex, Files: !flex, Force: force})
+		if !ok {
+			continue
+		}
+		if r := a.readyAt(now, flex); r.After(due) {
+			due = r
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	if next.IsZero() {
+		return -1
+	}
+	return max(next.Sub(now), 0)
+}

@@ -1,0 +1,204 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purge-worker/purge-worker/batcher"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// Worker pulls intents from JetStream and purges them. Create it with New and
+// start it with Run; it is done when Run returns.
+type Worker struct {
+	cfg     Config
+	log     *slog.Logger
+	js      jetstream.JetStream
+	zones   *intent.Zones
+	metrics *metrics
+
+	accounts []*account
+	byZone   map[string]*account // zone ID -> account
+
+	// mu guards the batcher and the held messages: the batcher is pure and
+	// not safe for concurrent use, and a handle's message must leave held
+	// in the same critical section in which the batcher reports it.
+	mu    sync.Mutex
+	batch *batcher.Batcher
+	held  map[batcher.Handle]*held
+	bySeq map[uint64]batcher.Handle
+	nextH batcher.Handle
+	// counted remembers the batcher's cumulative coalescing counters
+	// already added to the metrics.
+	counted batcher.Stats
+
+	lastWake time.Time // intake only: when it last woke the senders
+
+	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
+	settled  chan struct{} // cap 1: a call finished or a message was settled
+	consumer atomic.Bool   // intake is bound to the consumer
+	calls    sync.WaitGroup
+}
+
+// New validates cfg and builds a Worker that will use js.
+func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	zones, err := cfg.intentZones()
+	if err != nil {
+		return nil, fmt.Errorf("worker zones: %w", err)
+	}
+	w := &Worker{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "worker"),
+		js:      js,
+		zones:   zones,
+		metrics: newMetrics(cfg.Registerer),
+		byZone:  make(map[string]*account, len(cfg.Zones)),
+		held:    make(map[batcher.Handle]*held),
+		bySeq:   make(map[uint64]batcher.Handle),
+		settled: make(chan struct{}, 1),
+	}
+	byName := make(map[string]*account, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		acct := newAccount(a, cfg.MaxInFlight)
+		w.accounts = append(w.accounts, acct)
+		byName[a.Name] = acct
+	}
+	for _, z := range cfg.Zones {
+		acct := byName[z.Account]
+		acct.zones[z.ID] = true
+		w.byZone[z.ID] = acct
+	}
+	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys})
+	w.registerGauges(cfg.Registerer)
+	return w, nil
+}
+
+func (w *Worker) maxKeys(zoneID string, k intent.Kind) int {
+	a := w.byZone[zoneID]
+	if a == nil {
+		return 1
+	}
+	return a.limits.MaxPerRequest(k == intent.KindFile)
+}
+
+// Run ensures the streams and the consumer, then pulls and purges until ctx
+// is cancelled. It then shuts down in order within cfg.ShutdownTimeout:
+// stop pulling, flush what is pending at once, ack what succeeds, nak the
+// rest. It returns nil after a clean shutdown, or the error that stopped it.
+func (w *Worker) Run(ctx context.Context) error {
+	cons, err := Ensure(ctx, w.js, w.cfg)
+	if err != nil {
+		return err
+	}
+	// Senders and calls outlive ctx: they must still flush after the
+	// signal. They stop when the shutdown is over or its deadline passes.
+	sendCtx, stopSenders := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSenders()
+	var loops sync.WaitGroup
+	for _, a := range w.accounts {
+		loops.Go(func() { w.runSender(sendCtx, a) })
+	}
+	loops.Go(func() { w.keepAlive(sendCtx) })
+
+	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
+		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window)
+	intakeErr := w.intake(ctx, cons)
+
+	w.shutdown(stopSenders)
+	loops.Wait()
+	w.calls.Wait()
+	w.releaseAll()
+	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
+		return intakeErr
+	}
+	w.log.Info("worker_stopped")
+	return nil
+}
+
+// shutdown flushes whatever is pending, without waiting for windows, until
+// nothing is pending or in flight or the deadline passes, then cancels the
+// senders (and with them any call still running).
+func (w *Worker) shutdown(stopSenders context.CancelFunc) {
+	start := time.Now()
+	w.flushing.Store(true)
+	w.wakeAll()
+	deadline := time.NewTimer(w.cfg.ShutdownTimeout)
+	defer deadline.Stop()
+	for !w.idle() {
+		select {
+		case <-w.settled:
+		case <-deadline.C:
+			s := w.stats()
+			w.log.Warn("shutdown_deadline_passed", "pending_keys", s.PendingKeys,
+				"in_flight_keys", s.InFlightKeys, "held_messages", w.heldCount())
+			stopSenders()
+			return
+		}
+	}
+	w.log.Info("shutdown_flushed", "took", time.Since(start).Round(time.Millisecond))
+	stopSenders()
+}
+
+func (w *Worker) idle() bool {
+	s := w.stats()
+	return s.PendingKeys == 0 && s.InFlightKeys == 0
+}
+
+// Ready reports whether the worker is doing its job: bound to the consumer
+// and no account paused because Cloudflare refused its credentials.
+func (w *Worker) Ready() error {
+	if !w.consumer.Load() {
+		return errors.New("not consuming")
+	}
+	var errs []error
+	for _, a := range w.accounts {
+		if a.authFailed() {
+			errs = append(errs, fmt.Errorf("account %s: cloudflare refused its credentials", a.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) wakeAll() {
+	for _, a := range w.accounts {
+		a.wake()
+	}
+}
+
+func (w *Worker) signalSettled() {
+	select {
+	case w.settled <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) stats() batcher.Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.batch.Stats()
+}
+
+func (w *Worker) heldCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.held)
+}
+
+func (w *Worker) oldestAge() float64 {
+	s := w.stats()
+	if s.Oldest.IsZero() {
+		return 0
+	}
+	return time.Since(s.Oldest).Seconds()
+}
