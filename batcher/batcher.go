@@ -38,6 +38,7 @@ type Batcher struct {
 	spaces    map[spaceKey]*space
 	lastSpace *space // the space of the last part added
 	handles   map[Handle]*handle
+	slab      []handle // handle records not yet handed out
 	chunks    map[uint64]*chunk
 	active    []*group         // groups with pending roots
 	shrunk    map[zoneKind]int // maxima lowered by Shrink
@@ -100,7 +101,7 @@ func (b *Batcher) Add(h Handle, received time.Time, parts []intent.Part) bool {
 	if n == 0 {
 		return false
 	}
-	hd := &handle{id: h}
+	hd := b.newHandle(h)
 	if n == 1 {
 		hd.entries = hd.one[:0]
 	} else {
@@ -124,6 +125,19 @@ func (b *Batcher) Add(h Handle, received time.Time, parts []intent.Part) bool {
 	return true
 }
 
+// newHandle allocates handle records in slabs: Add is called once per
+// message, and one allocation per message is most of its cost. A slab is
+// freed once all its handles are reported or dropped.
+func (b *Batcher) newHandle(h Handle) *handle {
+	if len(b.slab) == cap(b.slab) {
+		b.slab = make([]handle, 0, 128)
+	}
+	b.slab = b.slab[:len(b.slab)+1]
+	hd := &b.slab[len(b.slab)-1]
+	hd.id = h
+	return hd
+}
+
 // addKey records that hd needs k in sp.
 func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, received time.Time) {
 	if k.Kind == intent.KindEverything {
@@ -141,7 +155,7 @@ func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, received time.Time
 		return
 	}
 	b.seq++
-	e := &entry{key: k, sp: sp, host: hostOf(k), seq: b.seq, at: received, heapIdx: -1}
+	e := &entry{key: k, sp: sp, host: intent.HostOf(k), seq: b.seq, at: received, heapIdx: -1}
 	b.hold(e, hd)
 	b.place(e, true)
 }

@@ -11,6 +11,9 @@
 // is not safe for concurrent use; the worker serialises every call with its
 // own mutex.
 //
+// Which key covers which is intent.Covers's decision; the batcher only
+// indexes keys so that finding coverers is a few map lookups per key.
+//
 // The engine keeps, per zone and mode, one index of pending keys. A pending
 // key is either a root, which will be handed out in a chunk of its own kind,
 // or a key held under a root that covers it and rides along with it. Keys

@@ -26,7 +26,7 @@ const (
 type entry struct {
 	key  intent.Key
 	sp   *space
-	host string // hostOf(key), cached for the host index
+	host string // intent.HostOf(key), cached for the host index
 	seq  uint64 // creation order, the FIFO tie-breaker
 
 	// at is the earliest receive time among the handles this entry carries,

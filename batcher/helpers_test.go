@@ -2,6 +2,7 @@ package batcher
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,17 +25,7 @@ func fileH(url string, h map[string]string) intent.Key {
 
 // tag builds a tag key the way intent normalises it: lowercased.
 func tag(s string) intent.Key {
-	return intent.Key{Kind: intent.KindTag, Value: lower(s)}
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return intent.Key{Kind: intent.KindTag, Value: strings.ToLower(s)}
 }
 
 func host(h string) intent.Key   { return intent.Key{Kind: intent.KindHost, Value: h} }
@@ -50,7 +41,7 @@ func inval(zone string, keys ...intent.Key) intent.Part {
 	return intent.Part{ZoneID: zone, Mode: intent.ModeInvalidate, Keys: keys}
 }
 
-// any is the filter that accepts every chunk once its window has passed.
+// anyChunk is the filter that accepts every chunk once its window has passed.
 var anyChunk = Filter{Flex: true, Files: true}
 
 // newBatcher returns a batcher with a one-second window and the same maximum

@@ -15,8 +15,10 @@ type spaceKey struct {
 
 // space is the pending state of one zone and mode. Every lookup that Add
 // needs is a map access: duplicates through pending, candidate coverers by
-// building the key they would have (purge_everything, the host, each path
-// prefix), and the keys a new host or prefix covers through byHost.
+// building the key they would have (purge_everything, the host, each of
+// intent.CoverPaths), and the keys a new host or prefix covers through
+// byHost, keyed by intent.HostOf. intent.Covers decides every candidate, so
+// the coverage rules live in one place.
 type space struct {
 	zone    string
 	mode    intent.Mode
@@ -106,9 +108,10 @@ func (b *Batcher) merge(e, p *entry) {
 }
 
 // covererOf returns the pending root that will purge e's key if one covers
-// it, in O(path depth) map lookups. Covering keys form a chain (everything,
-// host, shorter prefix, longer prefix) and each is held flat under the
-// broadest pending one, so any pending coverer leads to the right root.
+// it, in O(path depth) map lookups. The keys covering a key form a chain
+// (everything, its host, its prefixes from shortest to longest), each
+// covering the next, and pending keys are held flat under the broadest
+// pending coverer, so any pending coverer leads to the right root.
 func (b *Batcher) covererOf(sp *space, e *entry) *entry {
 	k := e.key
 	if k.Kind == intent.KindEverything {
@@ -123,22 +126,18 @@ func (b *Batcher) covererOf(sp *space, e *entry) *entry {
 		return nil
 	}
 	if sp.count[intent.KindHost] > 0 {
-		if c := sp.pending[intent.Key{Kind: intent.KindHost, Value: e.host}]; c != nil && covers(c.key, k) {
+		if c := sp.pending[intent.Key{Kind: intent.KindHost, Value: e.host}]; c != nil && intent.Covers(c.key, k) {
 			return c.root()
 		}
 	}
-	var found *entry
 	if sp.count[intent.KindPrefix] > 0 {
-		prefixCandidates(k, func(p string) bool {
-			c := sp.pending[intent.Key{Kind: intent.KindPrefix, Value: p}]
-			if c != nil && covers(c.key, k) {
-				found = c.root()
-				return true
+		for _, p := range intent.CoverPaths(k) {
+			if c := sp.pending[intent.Key{Kind: intent.KindPrefix, Value: p}]; c != nil && intent.Covers(c.key, k) {
+				return c.root()
 			}
-			return false
-		})
+		}
 	}
-	return found
+	return nil
 }
 
 // sweep moves under the new root c every pending root it covers, with their
@@ -166,7 +165,7 @@ func (b *Batcher) sweep(c *entry) int {
 	}
 	for r := sp.byHost[c.host]; r != nil; {
 		next := r.hostNext
-		if r != c && covers(c.key, r.key) {
+		if r != c && intent.Covers(c.key, r.key) {
 			b.unroot(r)
 			b.adopt(c, r)
 			n++

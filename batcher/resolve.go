@@ -35,14 +35,16 @@ type Result struct {
 	Dead  []Dead   // they need a key that failed permanently
 }
 
-// Resolve settles chunk id with the outcome out, received at now. A handle
-// is acked once every key it needs has been purged, by its own key or by a
-// covering one, in chunks handed out after it was received. A dead-lettered
-// handle is removed from every other key it needs; pending keys nobody else
-// needs are dropped. Resolve of an unknown or already settled id does
-// nothing.
+// Resolve settles chunk id with the outcome out, which arrived at now. A
+// handle is acked once every key it needs has been purged, by its own key or
+// by a covering one, in chunks handed out after it was received. A
+// dead-lettered handle is removed from every other key it needs; pending
+// keys nobody else needs are dropped. Resolve of an unknown or already
+// settled id does nothing.
+//
+// Settling does not depend on now: what a chunk satisfies was fixed when it
+// was handed out. The parameter keeps the time-taking API uniform.
 func (b *Batcher) Resolve(id uint64, now time.Time, out Outcome) Result {
-	_ = now // the outcome's time is not needed: the hand-out time decides.
 	c := b.take(id)
 	if c == nil {
 		return Result{}

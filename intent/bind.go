@@ -42,7 +42,9 @@ func (in *Intent) Bind(z *Zones) ([]Part, error) {
 }
 
 // Parse decodes and binds a message body: [Decode] followed by
-// [Intent.Bind].
+// [Intent.Bind]. When decoding succeeds but binding fails, it returns the
+// decoded intent with the error, so the caller can still log its id and
+// source.
 func Parse(data []byte, z *Zones) (*Intent, []Part, error) {
 	in, err := Decode(data)
 	if err != nil {
@@ -50,7 +52,7 @@ func Parse(data []byte, z *Zones) (*Intent, []Part, error) {
 	}
 	parts, err := in.Bind(z)
 	if err != nil {
-		return nil, nil, err
+		return in, nil, err
 	}
 	return in, parts, nil
 }

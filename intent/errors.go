@@ -27,8 +27,9 @@ const MaxQuotedValue = 200
 // non-ASCII bytes whatever the input was.
 type FieldError struct {
 	// Field is the JSON path of the offending field, such as "files[2]",
-	// "zone" or "body"; it is empty when a Normalize function was called
-	// directly.
+	// "files[0].headers.Cf-Ipcountry", "zone" or "body". From a Normalize
+	// function called directly it is empty, or the header's name for a bad
+	// header value from NormalizeHeaders.
 	Field string
 	// Value is the offending value, truncated to MaxQuotedValue bytes; it
 	// is empty when the error is not about one value (for example "no

@@ -3,6 +3,7 @@ package intent
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Limits of one intent. A publisher with more items must split them over
@@ -105,6 +106,9 @@ func (f File) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON accepts the string and the object form, with the same
 // strict rules as [Decode]: no unknown or repeated fields, no null url.
 func (f *File) UnmarshalJSON(data []byte) error {
+	if !utf8.Valid(data) {
+		return fieldError("file", "not valid UTF-8")
+	}
 	d := newDecoder(data)
 	t, err := d.token()
 	if err != nil {

@@ -91,6 +91,9 @@ func TestNormalizeURL(t *testing.T) {
 		{in: "https://example.com/a b", errPart: "percent-encode"},
 		{in: "https://example.com/caf\u00e9", errPart: "percent-encode"},
 		{in: "https://example.com/a\x00", errPart: "percent-encode"},
+		{in: "https://example.com/a\xff", errPart: "percent-encode"},    // invalid UTF-8
+		{in: "https://exa\xffmple.com/", errPart: "punycode"},           // invalid UTF-8
+		{in: "https://example.com/\xc3\xa9", errPart: "percent-encode"}, // valid UTF-8, still not ASCII
 		{in: "https://example.com/a?\n", errPart: "percent-encode"},
 		{in: "https://example.com/" + strings.Repeat("a", 4096), errPart: "longer than 4096"},
 		{in: "https://example.com?" + strings.Repeat("a", 4096-len("https://example.com?")), errPart: "longer than 4096"},
@@ -148,6 +151,7 @@ func TestNormalizeHost(t *testing.T) {
 		{in: "a.b..", errPart: "empty label"},
 		{in: "*.example.com", errPart: "host contains '*'"},
 		{in: "bücher.de", errPart: "punycode"},
+		{in: "a\xff.com", errPart: "punycode"},
 		{in: strings.Repeat("a.", 100) + "a", errPart: "longer than 200"},
 		{in: strings.Repeat("a", 64) + ".com", errPart: "label longer than 63"},
 	})
@@ -180,6 +184,7 @@ func TestNormalizePrefix(t *testing.T) {
 		{in: "/a", errPart: "host is empty"},
 		{in: "www.example.com/a b", errPart: "percent-encode"},
 		{in: "bücher.de/a", errPart: "punycode"},
+		{in: "a.com/\xff", errPart: "percent-encode"},
 		{in: "www.example.com/" + strings.Repeat("a", 4096), errPart: "longer than 4096"},
 	})
 }

@@ -87,8 +87,11 @@ func isZoneID(s string) bool {
 }
 
 // Lookup finds a zone by id or by name; both are case-insensitive and a
-// trailing dot on the name is ignored.
+// trailing dot on the name is ignored. A nil *Zones has no zones.
 func (z *Zones) Lookup(nameOrID string) (Zone, bool) {
+	if z == nil {
+		return Zone{}, false
+	}
 	if isZoneID(nameOrID) {
 		zone, ok := z.byID[lowerASCII(nameOrID)]
 		return zone, ok
@@ -101,8 +104,11 @@ func (z *Zones) Lookup(nameOrID string) (Zone, bool) {
 // longest name that is the host itself or a parent domain of it, matched on
 // label boundaries ("badexample.com" is not in "example.com"). Longest
 // match matters when a subdomain is a zone of its own, such as
-// shop.example.com beside example.com.
+// shop.example.com beside example.com. A nil *Zones has no zones.
 func (z *Zones) ForHost(host string) (Zone, bool) {
+	if z == nil {
+		return Zone{}, false
+	}
 	h := lowerASCII(strings.TrimSuffix(host, "."))
 	for h != "" {
 		if zone, ok := z.byName[h]; ok {
@@ -120,6 +126,9 @@ func (z *Zones) ForHost(host string) (Zone, bool) {
 // All returns the zones in configuration order, normalised. The slice is a
 // copy; changing it does not change z.
 func (z *Zones) All() []Zone {
+	if z == nil {
+		return nil
+	}
 	return slices.Clone(z.all)
 }
 

@@ -37,6 +37,7 @@ func newAccount(a Account, maxInFlight int) *account {
 	l := a.Limits
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = 500 * time.Millisecond
+	b.Multiplier = 2
 	b.MaxInterval = 30 * time.Second
 	b.RandomizationFactor = 0.5
 	b.MaxElapsedTime = 0 // never give up: the messages are kept alive meanwhile
@@ -47,13 +48,23 @@ func newAccount(a Account, maxInFlight int) *account {
 		name:   a.Name,
 		limits: l,
 		purger: a.Purger,
-		flex:   rate.NewLimiter(rate.Limit(l.FlexPerSecond), l.FlexBurst),
-		urls:   rate.NewLimiter(rate.Limit(l.URLsPerSecond), urlBurst),
+		flex:   rate.NewLimiter(withMargin(l.FlexPerSecond), l.FlexBurst),
+		urls:   rate.NewLimiter(withMargin(l.URLsPerSecond), urlBurst),
 		zones:  make(map[string]bool),
 		wakeCh: make(chan struct{}, 1),
 		slots:  make(chan struct{}, maxInFlight),
 		back:   b,
 	}
+}
+
+// withMargin returns a refill rate slightly below Cloudflare's. Our bucket
+// runs on our send times and Cloudflare's on its receive times; a call that
+// travels faster than the one before it reaches Cloudflare earlier than our
+// bucket assumed, and at the plan's exact rate would find an empty bucket.
+// Each token is therefore taken to last 10% longer, capped at 50ms.
+func withMargin(perSecond float64) rate.Limit {
+	interval := 1 / perSecond
+	return rate.Limit(1 / (interval + min(interval/10, 0.05)))
 }
 
 func (a *account) hasZone(id string) bool { return a.zones[id] }

@@ -18,8 +18,22 @@ import (
 // stops the search and puts whatever was not settled back.
 func (w *Worker) bisect(ctx context.Context, a *account, c batcher.Chunk, first *cfclient.Error) batcher.Outcome {
 	b := &bisection{w: w, a: a, c: c, out: batcher.Outcome{Failed: map[intent.Key]string{}}}
+	if zoneLevel(first) {
+		// The zone itself was refused: no key is to blame, and
+		// bisecting would only spend two calls per key to learn that.
+		for _, k := range c.Keys {
+			b.out.Failed[k] = first.Error()
+		}
+		return b.out
+	}
 	b.split(ctx, c.Keys, first.Error())
 	return b.out
+}
+
+// zoneLevel reports whether Cloudflare refused the zone rather than a key
+// (a zone ID that does not exist or that the endpoint does not route).
+func zoneLevel(e *cfclient.Error) bool {
+	return e.HasCode(cfclient.CodeCouldNotRoute) || e.HasCode(cfclient.CodeNoRoute)
 }
 
 type bisection struct {

@@ -26,9 +26,9 @@ func burst(n int, seed uint64) []*intent.Intent {
 			if r.IntN(4) == 0 {
 				host = "static." + z.Name
 			}
-			path := fmt.Sprintf("/p/%d", r.IntN(180))
+			path := fmt.Sprintf("/p/%d", r.IntN(60))
 			if r.IntN(5) == 0 {
-				path = fmt.Sprintf("/blog/%d", r.IntN(40))
+				path = fmt.Sprintf("/blog/%d", r.IntN(15))
 			}
 			in.Files = append(in.Files, intent.File{URL: "https://" + host + path})
 		}
@@ -36,9 +36,9 @@ func burst(n int, seed uint64) []*intent.Intent {
 			in.Tags = append(in.Tags, fmt.Sprintf("Post-%d", r.IntN(60)))
 		}
 		switch i {
-		case 7:
+		case 6:
 			in.Hosts = []string{"static.example.com"}
-		case 11:
+		case 9:
 			in.Prefixes = []string{"https://www.example.com/blog"}
 		}
 		out = append(out, in)
@@ -103,6 +103,7 @@ func lowerBound(t *testing.T, h *harness, intents []*intent.Intent) int {
 // is acked and the stream is empty.
 func TestBurstCostsExactlyTheLowerBound(t *testing.T) {
 	h := newHarness(t, withPlan("pro"))
+	h.cfg.Window = time.Second // DESIGN's default: the burst must be received inside one window
 	intents := burst(1000, 42)
 	published := make([]time.Time, len(intents))
 	futures := make([]jetstream.PubAckFuture, 0, len(intents))
@@ -142,6 +143,7 @@ func TestBurstCostsExactlyTheLowerBound(t *testing.T) {
 	h.waitDrained(60 * time.Second)
 
 	want := lowerBound(t, h, intents)
+	t.Logf("%d intents, %d unique URLs of %d, lower bound %d calls", len(intents), len(uniqueURLs), allURLs, want)
 	if got := len(h.accepted()); got != want {
 		t.Errorf("accepted calls = %d, want the lower bound %d", got, want)
 	}

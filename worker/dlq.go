@@ -53,7 +53,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := w.js.PublishMsg(pctx, dl); err != nil {
+	if _, err := w.dlq.PublishMsg(pctx, dl); err != nil {
 		w.log.Error("dead_letter_failed", "seq", seq, "err", err)
 		_ = msg.NakWithDelay(5 * time.Second)
 		w.metrics.acks.WithLabelValues("nak").Inc()

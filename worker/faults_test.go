@@ -42,7 +42,7 @@ func TestStormOfServerErrorsAndRateLimits(t *testing.T) {
 		}
 	}
 	h.waitDrained(120 * time.Second)
-	h.cf.FailRatio(0, 0)
+	h.cf.FailRatio(0, 500)
 
 	h.coveredAfter(intents, published)
 	if n := h.refusedForRate(); n != 0 {

@@ -141,7 +141,7 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
 // add registers a message with the batcher. A redelivery of a message we
 // still hold (its ack_wait ran out despite the keep-alive, e.g. across a
 // reconnect) only refreshes the message to settle; it is not purged twice.
-func (w *Worker) add(msg jetstream.Msg, seq uint64, now time.Time, parts []intent.Part) bool {
+func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h, ok := w.bySeq[seq]; ok {

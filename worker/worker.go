@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/batcher"
@@ -21,6 +22,7 @@ type Worker struct {
 	cfg     Config
 	log     *slog.Logger
 	js      jetstream.JetStream
+	dlq     msgPublisher // js, except in unit tests
 	zones   *intent.Zones
 	metrics *metrics
 
@@ -47,6 +49,11 @@ type Worker struct {
 	calls    sync.WaitGroup
 }
 
+// msgPublisher is what dead-lettering needs of JetStream.
+type msgPublisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
 // New validates cfg and builds a Worker that will use js.
 func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 	cfg.setDefaults()
@@ -61,6 +68,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "worker"),
 		js:      js,
+		dlq:     js,
 		zones:   zones,
 		metrics: newMetrics(cfg.Registerer),
 		byZone:  make(map[string]*account, len(cfg.Zones)),

@@ -1,0 +1,136 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+func TestRunPurgesAndDrainsThenStopsCleanly(t *testing.T) {
+	s := newStack(t)
+	d := s.start()
+
+	var want []string
+	for i := range 6 {
+		in := &intent.Intent{Zone: "example.com"}
+		for j := range 5 {
+			u := fmt.Sprintf("https://www.example.com/p/%d", (i*5+j)%20) // duplicates across intents
+			in.Files = append(in.Files, intent.File{URL: u})
+		}
+		d.publish(in)
+	}
+	for i := range 20 {
+		want = append(want, fmt.Sprintf("https://www.example.com/p/%d", i))
+	}
+	// An intent routed by hostname to the legacy-key account.
+	d.publish(&intent.Intent{Files: []intent.File{{URL: "https://shop.example.org/cart"}}})
+
+	s.eventually(20*time.Second, "stream drained", d.drained)
+	got := s.acceptedKeys(zoneCom)
+	for _, u := range want {
+		if !got[u] {
+			t.Errorf("%s was never purged", u)
+		}
+	}
+	if !s.acceptedKeys(zoneOrg)["https://shop.example.org/cart"] {
+		t.Error("the example.org URL was never purged through the legacy account")
+	}
+	for _, c := range s.cf.Calls() {
+		if c.Outcome != "ok" {
+			t.Errorf("call %+v was refused", c)
+		}
+	}
+
+	// The HTTP surface of the running daemon.
+	if code, body := s.get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	code, metrics := s.get("/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, m := range []string{"purge_worker_intents_total", "purge_worker_api_calls_total", "purge_worker_acks_total", "go_goroutines", "process_"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+
+	if err := d.stop(); err != nil {
+		t.Fatalf("Run returned %v after its context was cancelled, want nil", err)
+	}
+	// Everything Run bound is released: the HTTP port can be bound again.
+	ln, err := net.Listen("tcp", s.httpAddr)
+	if err != nil {
+		t.Fatalf("http.listen %s still bound after Run returned: %v", s.httpAddr, err)
+	}
+	ln.Close()
+	ln, err = net.Listen("tcp", s.natsAddr)
+	if err != nil {
+		t.Fatalf("embedded NATS %s still bound after Run returned: %v", s.natsAddr, err)
+	}
+	ln.Close()
+}
+
+func TestRunIngestsOverHTTP(t *testing.T) {
+	s := newStack(t)
+	s.start()
+	code, body := s.postIntents(ingestToken, `{"zone":"example.com","files":["https://www.example.com/from-http"]}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST /v1/intents: %d %s", code, body)
+	}
+	s.eventually(20*time.Second, "the ingested URL purged", func() bool {
+		return s.acceptedKeys(zoneCom)["https://www.example.com/from-http"]
+	})
+	// The daemon validates against its zones before storing.
+	code, body = s.postIntents(ingestToken, `{"zone":"example.net","files":["https://example.net/"]}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, "example.net") {
+		t.Errorf("POST of an unknown zone: %d %s; want 400 naming it", code, body)
+	}
+}
+
+func TestRunFailsWhenTheHTTPPortIsInUse(t *testing.T) {
+	s := newStack(t)
+	ln, err := net.Listen("tcp", s.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = Run(context.Background(), parseConfig(t, s.yaml()), s.log)
+	if err == nil {
+		t.Fatal("Run started with its HTTP port in use")
+	}
+	if !strings.Contains(err.Error(), "http.listen") {
+		t.Errorf("error %q should name http.listen", err)
+	}
+	noSecrets(t, "start-up error", err.Error())
+}
+
+func TestRunFailsWhenNATSIsUnreachable(t *testing.T) {
+	s := newStack(t)
+	dead := freeAddr(t) // nothing listens there
+	yaml := strings.Replace(s.yaml(), "url: embedded", "url: nats://admin:NATSPW-s3cr3t@"+dead, 1)
+	err := Run(context.Background(), parseConfig(t, yaml), s.log)
+	if err == nil {
+		t.Fatal("Run started without a reachable NATS server")
+	}
+	if !strings.Contains(err.Error(), "nats") || !strings.Contains(err.Error(), dead) {
+		t.Errorf("error %q should name nats and the address %s", err, dead)
+	}
+	noSecrets(t, "start-up error", err.Error())
+	if strings.Contains(err.Error(), "NATSPW-s3cr3t") {
+		t.Errorf("error %q shows the NATS password", err)
+	}
+	noSecrets(t, "logs", s.logs.String())
+	// A failed start releases the HTTP port it had bound.
+	ln, err := net.Listen("tcp", s.httpAddr)
+	if err != nil {
+		t.Fatalf("http.listen still bound after a failed start: %v", err)
+	}
+	ln.Close()
+}

@@ -1,0 +1,297 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purge-worker/purge-worker/cfclient/cftest"
+	"github.com/purge-worker/purge-worker/config"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// Secrets the daemon is configured with. They are distinctive so that a
+// search for them in logs, metrics, errors and dead letters cannot match
+// anything else.
+const (
+	cfToken     = "CFTOKEN-s3cr3t-7f2a9c41d0e8b5"
+	cfKey       = "CFKEY-s3cr3t-91b2c3d4e5f60718"
+	ingestToken = "INGEST-s3cr3t-4b5c6d7e8f9a0b1c"
+)
+
+const (
+	zoneCom = "023e105f4ecef8ad9ca31a8372d0c353"
+	zoneOrg = "1b2c3d4e5f60718293a4b5c6d7e8f901"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's concurrent logging.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free a moment
+// ago: Run binds its addresses itself, so the test cannot hand it a
+// listener.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// stack is a cftest fake of Cloudflare and a config that points the daemon
+// at it, with an embedded JetStream server.
+type stack struct {
+	t        *testing.T
+	cf       *cftest.Server
+	acct     *cftest.Account
+	legacy   *cftest.Account
+	natsAddr string
+	httpAddr string
+	logs     *syncBuffer
+	log      *slog.Logger
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	s := &stack{t: t, logs: &syncBuffer{}}
+	s.cf = cftest.NewServer()
+	t.Cleanup(s.cf.Close)
+	s.acct = s.cf.AddAccount("default", "pro", cfToken)
+	s.cf.AddZone(zoneCom, "example.com", s.acct)
+	s.legacy = s.cf.AddAccount("legacy", "pro", "")
+	s.legacy.SetEmailKey("ops@example.org", cfKey)
+	s.cf.AddZone(zoneOrg, "example.org", s.legacy)
+	s.natsAddr = freeAddr(t)
+	s.httpAddr = freeAddr(t)
+	s.log = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return s
+}
+
+// yaml returns the daemon's config file; extra is appended verbatim.
+func (s *stack) yaml() string {
+	return fmt.Sprintf(`
+nats:
+  url: embedded
+  embedded: {listen: %q, store_dir: %q}
+batch:
+  window: 200ms
+cloudflare:
+  api_base_url: %s
+  dry_run: "false"
+  accounts:
+    - {name: default, plan: pro, api_token: %s}
+    - {name: legacy, plan: pro, api_email: ops@example.org, api_key: %s}
+  zones:
+    - {name: example.com, id: %s, account: default}
+    - {name: example.org, id: %s, account: legacy}
+http:
+  listen: %q
+  ingest_tokens: [%s]
+log: {level: debug, format: json}
+shutdown_timeout: 10s
+`, s.natsAddr, s.t.TempDir(), s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken)
+}
+
+func parseConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// daemon is a running Run.
+type daemon struct {
+	s      *stack
+	cancel context.CancelFunc
+	done   chan error
+	nc     *nats.Conn
+	js     jetstream.JetStream
+}
+
+// start runs the daemon until stop, and waits for it to be ready.
+func (s *stack) start() *daemon {
+	s.t.Helper()
+	cfg := parseConfig(s.t, s.yaml())
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemon{s: s, cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- Run(ctx, cfg, s.log) }()
+	s.t.Cleanup(func() { d.stop() })
+	s.eventually(20*time.Second, "/readyz answering 200", func() bool {
+		code, _ := s.get("/readyz")
+		return code == http.StatusOK
+	})
+	nc, err := nats.Connect("nats://" + s.natsAddr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(nc.Close)
+	d.nc = nc
+	if d.js, err = jetstream.New(nc); err != nil {
+		s.t.Fatal(err)
+	}
+	return d
+}
+
+// stop cancels Run's context and returns what Run returned.
+func (d *daemon) stop() error {
+	if d.cancel == nil {
+		return nil
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(30 * time.Second):
+		d.s.t.Fatal("Run did not return within 30s of its context being cancelled")
+		return nil
+	}
+}
+
+func (s *stack) get(path string) (int, string) {
+	res, err := http.Get("http://" + s.httpAddr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
+
+func (s *stack) postIntents(token, body string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.httpAddr+"/v1/intents", strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(data)
+}
+
+func (d *daemon) publish(in *intent.Intent) {
+	d.s.t.Helper()
+	if _, err := intent.Publish(context.Background(), d.js, intent.Subject(in), in); err != nil {
+		d.s.t.Fatalf("publish: %v", err)
+	}
+}
+
+func (d *daemon) publishRaw(subject string, body []byte) {
+	d.s.t.Helper()
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	msg.Header.Set(nats.MsgIdHdr, intent.NewID())
+	if _, err := d.js.PublishMsg(context.Background(), msg); err != nil {
+		d.s.t.Fatalf("publish raw: %v", err)
+	}
+}
+
+// drained reports whether the intent stream is empty and the consumer
+// holds nothing.
+func (d *daemon) drained() bool {
+	ctx := context.Background()
+	st, err := d.js.Stream(ctx, "PURGE")
+	if err != nil {
+		return false
+	}
+	info, err := st.Info(ctx)
+	if err != nil || info.State.Msgs != 0 {
+		return false
+	}
+	c, err := d.js.Consumer(ctx, "PURGE", "purge-worker")
+	if err != nil {
+		return false
+	}
+	ci, err := c.Info(ctx)
+	return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
+}
+
+// dlq returns every dead-lettered message.
+func (d *daemon) dlq() []*jetstream.RawStreamMsg {
+	d.s.t.Helper()
+	ctx := context.Background()
+	st, err := d.js.Stream(ctx, "PURGE_DLQ")
+	if err != nil {
+		d.s.t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		d.s.t.Fatal(err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			d.s.t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// accepted returns the keys of every call cftest accepted, for zone.
+func (s *stack) acceptedKeys(zone string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range s.cf.Accepted() {
+		if c.ZoneID == zone {
+			for _, k := range c.Keys {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it holds or timeout passes. It waits for an
+// outcome and never asserts how long the outcome took.
+func (s *stack) eventually(timeout time.Duration, what string, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		<-tick.C
+	}
+}

@@ -1,0 +1,310 @@
+package worker
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/intent"
+)
+
+// An idle worker sends a lone intent's call exactly one window after it
+// arrived, and acks it then.
+func TestLoneIntentGoesWhenItsWindowEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), time.Second)
+		defer u.stop()
+		start := time.Now()
+		m := u.add(urls("example.com", "/a"))
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 0 {
+			t.Fatalf("%d calls before the window ended", n)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 1 || !calls[0].at.Equal(start.Add(time.Second)) {
+			t.Fatalf("calls = %+v, want one at start+1s", calls)
+		}
+		if acks, _, _ := m.settled(); acks != 1 {
+			t.Fatalf("acks = %d, want 1", acks)
+		}
+	})
+}
+
+// A full chunk goes at once, without waiting for the window; the rest waits.
+func TestFullChunkGoesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), time.Second)
+		defer u.stop()
+		start := time.Now()
+		var paths []string
+		for i := range 130 {
+			paths = append(paths, fmt.Sprintf("/p/%d", i))
+		}
+		u.add(urls("example.com", paths[:100]...))
+		rest := u.add(urls("example.com", paths[100:]...))
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 1 || len(calls[0].req.Files) != 100 || !calls[0].at.Equal(start) {
+			t.Fatalf("want one full call of 100 at once, got %d calls", len(calls))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		calls = u.p.snapshot()
+		if len(calls) != 2 || len(calls[1].req.Files) != 30 {
+			t.Fatalf("want the remaining 30 one window later, got %d calls", len(calls))
+		}
+		if acks, _, _ := rest.settled(); acks != 1 {
+			t.Fatal("second intent not acked")
+		}
+	})
+}
+
+// A 429 pauses the account for exactly the Retry-After Cloudflare gave,
+// counts nothing as failed, and the keys go again after it.
+func TestRateLimitWaitsAsTold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			if n == 0 {
+				return &cfclient.Error{Kind: cfclient.KindRateLimited, Status: 429, RetryAfter: 7 * time.Second}
+			}
+			return nil
+		}
+		m := u.add(urls("example.com", "/a"))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 2 {
+			t.Fatalf("%d calls, want 2", len(calls))
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap != 7*time.Second {
+			t.Errorf("second call %s after the 429, want 7s", gap)
+		}
+		if acks, naks, terms := m.settled(); acks != 1 || naks != 0 || terms != 0 {
+			t.Errorf("settled acks=%d naks=%d terms=%d, want one ack", acks, naks, terms)
+		}
+	})
+}
+
+// A 429 without a hint waits one refill of the bucket that refused: 12s for
+// a flex call on the free plan.
+func TestRateLimitWithoutHintWaitsOneRefill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "free"), 100*time.Millisecond)
+		defer u.stop()
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			if n == 0 {
+				return &cfclient.Error{Kind: cfclient.KindRateLimited, Status: 429}
+			}
+			return nil
+		}
+		u.add(&intent.Intent{Zone: "example.com", Tags: []string{"a"}})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 2 {
+			t.Fatalf("%d calls, want 2", len(calls))
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap < 12*time.Second {
+			t.Errorf("second call %s after the 429, want at least 12s", gap)
+		}
+	})
+}
+
+// 5xx and network errors back off exponentially with jitter; the message is
+// held (not nak'ed) meanwhile and acked once a call succeeds.
+func TestServerErrorsBackOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			switch n {
+			case 0, 1, 2:
+				return &cfclient.Error{Kind: cfclient.KindServer, Status: 502}
+			case 3:
+				return &cfclient.Error{Kind: cfclient.KindNetwork}
+			}
+			return nil
+		}
+		m := u.add(urls("example.com", "/a"))
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 5 {
+			t.Fatalf("%d calls, want 5", len(calls))
+		}
+		// Backoff starts at 500ms, doubles, with ±50% jitter.
+		for i := 1; i < len(calls); i++ {
+			base := 500 * time.Millisecond << (i - 1)
+			gap := calls[i].at.Sub(calls[i-1].at)
+			if gap < base/2 || gap > base*3/2+time.Millisecond {
+				t.Errorf("gap %d = %s, want within [%s, %s]", i, gap, base/2, base*3/2)
+			}
+		}
+		if acks, naks, _ := m.settled(); acks != 1 || naks != 0 {
+			t.Errorf("acks=%d naks=%d, want one ack and no nak", acks, naks)
+		}
+	})
+}
+
+// A refused token pauses the account, reports it, naks its messages with
+// the retry delay and dead-letters nothing; the next success clears it.
+func TestAuthFailurePausesAndNaks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		fail := true
+		u.p.respond = func(int, cfclient.Request) error {
+			if fail {
+				return &cfclient.Error{Kind: cfclient.KindAuth, Status: 403}
+			}
+			return nil
+		}
+		m := u.add(urls("example.com", "/a"))
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		_, naks, terms := m.settled()
+		if naks != 1 || terms != 0 || m.nakDelay != 30*time.Second {
+			t.Fatalf("naks=%d terms=%d delay=%s, want one nak with 30s delay", naks, terms, m.nakDelay)
+		}
+		if err := u.w.Ready(); err == nil || !strings.Contains(err.Error(), "acct") {
+			t.Fatalf("Ready() = %v, want an error naming the account", err)
+		}
+		// The redelivered message comes back; the token has been fixed.
+		fail = false
+		time.Sleep(30 * time.Second)
+		m2 := u.add(urls("example.com", "/a"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if acks, _, _ := m2.settled(); acks != 1 {
+			t.Fatal("redelivered message not acked after the token was fixed")
+		}
+		if err := u.w.Ready(); err != nil {
+			t.Fatalf("Ready() = %v after success", err)
+		}
+		if len(u.dlq.msgs) != 0 {
+			t.Fatal("dead-lettered for an auth failure")
+		}
+	})
+}
+
+// While the account has no flex token, tag intents keep accumulating, so the
+// call made when a token returns carries all of them.
+func TestNoTokenMeansFullerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := planLimits(t, "free") // 5/min: one token every 12s
+		l.FlexBurst = 1
+		u := newUnit(t, l, 100*time.Millisecond)
+		defer u.stop()
+		u.add(&intent.Intent{Zone: "example.com", Tags: []string{"t0"}})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		var msgs []*fakeMsg
+		for i := 1; i <= 5; i++ {
+			msgs = append(msgs, u.add(&intent.Intent{Zone: "example.com", Tags: []string{fmt.Sprintf("t%d", i)}}))
+			time.Sleep(time.Second)
+		}
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 2 || len(calls[1].req.Tags) != 5 {
+			t.Fatalf("calls = %d (second with %d tags), want 2 with all 5 tags in the second", len(calls), len(calls[len(calls)-1].req.Tags))
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap < 12*time.Second {
+			t.Errorf("second flex call %s after the first, want at least the 12s refill", gap)
+		}
+		for i, m := range msgs {
+			if acks, _, _ := m.settled(); acks != 1 {
+				t.Errorf("tag intent %d not acked", i+1)
+			}
+		}
+	})
+}
+
+// One key Cloudflare refuses inside a chunk: bisection isolates it, its
+// intent is dead-lettered with the reason, the others are purged and acked.
+func TestBisectionIsolatesBadKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		bad := "https://www.example.com/bad"
+		u.p.respond = func(_ int, req cfclient.Request) error {
+			for _, f := range req.Files {
+				if f.URL == bad {
+					return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
+						Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
+				}
+			}
+			return nil
+		}
+		var msgs []*fakeMsg
+		for i := range 16 {
+			path := fmt.Sprintf("/ok/%d", i)
+			if i == 5 {
+				path = "/bad"
+			}
+			msgs = append(msgs, u.add(urls("example.com", path)))
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		for i, m := range msgs {
+			acks, _, terms := m.settled()
+			switch {
+			case i == 5 && (terms != 1 || acks != 0):
+				t.Errorf("bad intent: acks=%d terms=%d, want dead-lettered", acks, terms)
+			case i != 5 && (acks != 1 || terms != 0):
+				t.Errorf("intent %d: acks=%d terms=%d, want acked", i, acks, terms)
+			}
+		}
+		if len(u.dlq.msgs) != 1 || !strings.Contains(u.dlq.msgs[0].Header.Get(HeaderError), bad) {
+			t.Fatalf("dead letters = %d, want one naming %s", len(u.dlq.msgs), bad)
+		}
+		// 1 chunk + halves down to one key: 1 + 2*log2(16) calls.
+		if n := len(u.p.snapshot()); n > 9 {
+			t.Errorf("%d calls to isolate one key among 16, want at most 9", n)
+		}
+	})
+}
+
+// A key arriving while a call covering it is in flight waits for the next
+// call; the in-flight call's success does not ack it.
+func TestKeyArrivingDuringFlightGetsNextCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		release := make(chan struct{})
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			if n == 0 {
+				<-release
+			}
+			return nil
+		}
+		first := u.add(urls("example.com", "/hot"))
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait() // the first call is in flight, blocked
+		second := u.add(urls("example.com", "/hot"))
+		close(release)
+		synctest.Wait()
+		if acks, _, _ := second.settled(); acks != 0 {
+			t.Fatal("second intent acked by a call issued before it arrived")
+		}
+		if acks, _, _ := first.settled(); acks != 1 {
+			t.Fatal("first intent not acked")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 2 {
+			t.Fatalf("%d calls, want 2", n)
+		}
+		if acks, _, _ := second.settled(); acks != 1 {
+			t.Fatal("second intent not acked after its own call")
+		}
+	})
+}
