@@ -16,10 +16,10 @@ func TestInvalidIntentsAreDeadLettered(t *testing.T) {
 	h := newHarness(t)
 	h.start()
 	invalid := map[string]string{ // body -> what the reason must mention
-		`{"zone":"example.com","files":["https://www.example.com/a"`: "json",
-		`{"zone":"nope.example","files":["https://x.nope.example/a"]}`: "nope.example",
-		`{"zone":"example.com","files":["https://www.other.org/a"]}`: "www.other.org",
-		`{"zone":"example.com","files":["ftp://www.example.com/a"]}`: "ftp://www.example.com/a",
+		`{"zone":"example.com","files":["https://www.example.com/a"`:          "json",
+		`{"zone":"nope.example","files":["https://x.nope.example/a"]}`:        "nope.example",
+		`{"zone":"example.com","files":["https://www.other.org/a"]}`:          "www.other.org",
+		`{"zone":"example.com","files":["ftp://www.example.com/a"]}`:          "ftp://www.example.com/a",
 		`{"zone":"example.com","tags":["` + strings.Repeat("t", 1025) + `"]}`: "tags[0]",
 		`{"zone":"example.com"}`: "item",
 		`{"zone":"example.com","files":["https://www.example.com/a"],"mdoe":"invalidate"}`: "mdoe",

@@ -97,6 +97,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	noSecrets(t, "logs", logs)
 	noSecrets(t, "/metrics", metrics)
 	noSecrets(t, "/readyz", ready)
+	for _, m := range dlq {
+		t.Logf("DLQ %s: %v", m.Subject, m.Header)
+	}
+	t.Logf("ready: %s", ready)
 	for i, m := range dlq {
 		if m.Header.Get(worker.HeaderError) == "" {
 			t.Errorf("dead letter %d has no %s header", i, worker.HeaderError)
