@@ -25,7 +25,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk) {
 		w.requeue(c)
 	case !errors.As(err, &cfErr):
 		w.requeue(c)
-		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", a.backOff(time.Now()), "err", err)
+		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", a.backOff(time.Now()).String(), "err", err)
 	case cfErr.Kind == cfclient.KindClient || (cfErr.Kind == cfclient.KindTooManyKeys && len(c.Keys) == 1):
 		out := w.bisect(ctx, a, c, cfErr)
 		w.mu.Lock()
@@ -53,11 +53,11 @@ func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error) {
 	case cfclient.KindRateLimited:
 		d := a.rateLimited(now, e.RetryAfter, kind)
 		w.metrics.rateWait.Observe(d.Seconds())
-		w.log.Warn("rate_limited", "account", a.name, "wait", d, "err", e)
+		w.log.Warn("rate_limited", "account", a.name, "wait", d.String(), "err", e)
 	case cfclient.KindAuth:
 		w.pauseAuth(a, e)
 	default:
-		w.log.Warn("purge_failed", "account", a.name, "backoff", a.backOff(now), "err", e)
+		w.log.Warn("purge_failed", "account", a.name, "backoff", a.backOff(now).String(), "err", e)
 	}
 }
 
@@ -87,7 +87,7 @@ func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
 	w.mu.Lock()
 	hs := w.batch.Holding(a.hasZone)
 	w.mu.Unlock()
-	w.log.Error("account_auth_failed", "account", a.name, "retry_in", w.cfg.AuthRetry,
+	w.log.Error("account_auth_failed", "account", a.name, "retry_in", w.cfg.AuthRetry.String(),
 		"released_messages", len(hs), "err", e)
 	w.nak(hs, w.cfg.AuthRetry)
 }
@@ -102,7 +102,7 @@ func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode inte
 	w.metrics.batchSize.WithLabelValues(typ).Observe(float64(len(keys)))
 	w.log.LogAttrs(ctx, slog.LevelDebug, "purge_call", slog.String("account", a.name),
 		slog.String("zone_id", zone), slog.String("mode", mode.String()), slog.String("type", typ),
-		slog.Int("keys", len(keys)), slog.Duration("took", time.Since(start)), slog.Any("err", err))
+		slog.Int("keys", len(keys)), slog.String("took", time.Since(start).String()), slog.Any("err", err))
 	return err
 }
 

@@ -120,7 +120,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	loops.Go(func() { w.keepAlive(sendCtx) })
 
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
-		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window)
+		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
 	intakeErr := w.intake(ctx, cons)
 
 	w.shutdown(stopSenders)
@@ -154,7 +154,7 @@ func (w *Worker) shutdown(stopSenders context.CancelFunc) {
 			return
 		}
 	}
-	w.log.Info("shutdown_flushed", "took", time.Since(start).Round(time.Millisecond))
+	w.log.Info("shutdown_flushed", "took", time.Since(start).Round(time.Millisecond).String())
 	stopSenders()
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,47 @@ func TestRunFailsWhenNATSIsUnreachable(t *testing.T) {
 		t.Fatalf("http.listen still bound after a failed start: %v", err)
 	}
 	ln.Close()
+}
+
+// Run owns every goroutine it starts: once it returns, none is left, the
+// embedded NATS server's included.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	s := newStack(t)
+	d := s.start()
+	d.publish(&intent.Intent{Zone: "example.com", Files: []intent.File{{URL: "https://www.example.com/x"}}})
+	s.eventually(20*time.Second, "stream drained", d.drained)
+	d.nc.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if err := d.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	s.eventually(10*time.Second, "Run's goroutines to end", func() bool { return len(leftovers()) == 0 })
+}
+
+// leftovers returns the stacks of goroutines, other than the caller's, that
+// run code Run starts: the embedded NATS server, the NATS client, the
+// worker and the HTTP API. (goleak is not a dependency of the module.)
+func leftovers() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 {
+			continue // this goroutine
+		}
+		for _, pkg := range []string{"nats-io/nats-server", "nats-io/nats.go", "purge-worker/worker.", "purge-worker/httpapi.", "purge-worker/internal/natsconn."} {
+			if strings.Contains(g, pkg) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
 }

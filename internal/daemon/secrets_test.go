@@ -97,10 +97,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	noSecrets(t, "logs", logs)
 	noSecrets(t, "/metrics", metrics)
 	noSecrets(t, "/readyz", ready)
+	refused := 0
 	for _, m := range dlq {
-		t.Logf("DLQ %s: %v", m.Subject, m.Header)
+		if strings.HasPrefix(m.Header.Get(worker.HeaderError), "cloudflare refused https://www.example.") {
+			refused++
+		}
 	}
-	t.Logf("ready: %s", ready)
+	if refused != 2 {
+		t.Errorf("%d dead letters carry Cloudflare's refusal, want 2", refused)
+	}
 	for i, m := range dlq {
 		if m.Header.Get(worker.HeaderError) == "" {
 			t.Errorf("dead letter %d has no %s header", i, worker.HeaderError)
