@@ -45,6 +45,7 @@ type harness struct {
 	cancel  context.CancelFunc
 	done    chan error
 	started []time.Time // when each published intent was published, by index
+	reg     *prometheus.Registry
 }
 
 type harnessOpt func(*harness)
@@ -133,7 +134,8 @@ func startNATS(t *testing.T, dir string, port int) *server.Server {
 func (h *harness) start() *Worker {
 	h.t.Helper()
 	cfg := h.cfg
-	cfg.Registerer = prometheus.NewRegistry()
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
 	w, err := New(h.js, cfg)
 	if err != nil {
 		h.t.Fatal(err)
@@ -142,7 +144,7 @@ func (h *harness) start() *Worker {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	h.mu.Lock()
-	h.w, h.cancel, h.done = w, cancel, done
+	h.w, h.cancel, h.done, h.reg = w, cancel, done, reg
 	h.mu.Unlock()
 	h.t.Cleanup(func() { h.stop() })
 	h.eventually(10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
@@ -389,4 +391,37 @@ func must2[T any](v T, ok bool) T {
 		panic("not ok")
 	}
 	return v
+}
+
+// metric returns the value of a counter or gauge of the running worker's
+// registry with the given labels, or 0 if it has not been set.
+func (h *harness) metric(name string, labels map[string]string) float64 {
+	h.t.Helper()
+	h.mu.Lock()
+	reg := h.reg
+	h.mu.Unlock()
+	mfs, err := reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
 }

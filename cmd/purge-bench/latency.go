@@ -89,9 +89,7 @@ func (idx callIndex) covered(sp space, k intent.Key, t time.Time) (time.Time, bo
 		}
 	}
 	consider(cs.exact[k])
-	if k.Kind != intent.KindEverything {
-		consider(cs.everything)
-	}
+	consider(cs.everything) // covers every key, and is a duplicate of itself
 	if k.Kind == intent.KindFile || k.Kind == intent.KindPrefix {
 		consider(cs.hosts[intent.HostOf(k)])
 		for _, p := range intent.CoverPaths(k) {

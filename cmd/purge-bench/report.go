@@ -51,12 +51,11 @@ type result struct {
 
 	// Raw is the intake scenario's baseline: a bare consume-and-ack loop
 	// over the same messages and stream settings.
-	RawSeconds    float64 `json:"raw_s,omitempty"`
-	RawPerSec     float64 `json:"raw_msgs_per_s,omitempty"`
-	IntakeRatio   float64 `json:"intake_ratio,omitempty"`
-	Notes         string  `json:"notes,omitempty"`
-	latencies     []time.Duration
-	windowForGoal time.Duration
+	RawSeconds  float64 `json:"raw_s,omitempty"`
+	RawPerSec   float64 `json:"raw_msgs_per_s,omitempty"`
+	IntakeRatio float64 `json:"intake_ratio,omitempty"`
+	Notes       string  `json:"notes,omitempty"`
+	latencies   []time.Duration
 }
 
 // setLatency fills the percentiles from unsorted latencies.
