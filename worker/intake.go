@@ -105,18 +105,18 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	}
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
-		w.metrics.intents.WithLabelValues("invalid").Inc()
+		w.metrics.invalid.Inc()
 		w.deadLetter(ctx, msg, "invalid", err.Error())
 		return
 	}
 	if w.add(msg, meta.Sequence.Stream, now, parts) {
-		w.metrics.intents.WithLabelValues("accepted").Inc()
+		w.metrics.accepted.Inc()
 	} else {
-		w.metrics.intents.WithLabelValues("redelivered").Inc()
+		w.metrics.redelivered.Inc()
 	}
 	for _, p := range parts {
 		for _, k := range p.Keys {
-			w.metrics.items.WithLabelValues(k.Kind.String()).Inc()
+			w.metrics.itemsByKind[k.Kind].Inc()
 		}
 	}
 	w.wakeAfterIntake(now, meta.NumPending)

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/purge-worker/purge-worker/intent"
 )
 
 // metrics is the worker's Prometheus instrumentation. Labels are bounded
@@ -18,6 +20,11 @@ type metrics struct {
 	acks         *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
 	authPaused   *prometheus.GaugeVec
+
+	// Resolved children of the vectors intake touches per message, so
+	// the hot path does not hash label values.
+	itemsByKind                    [len(intent.Kinds)]prometheus.Counter
+	accepted, invalid, redelivered prometheus.Counter
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -66,6 +73,12 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help: "1 while an account is paused because Cloudflare refused its credentials.",
 		}, []string{"account"}),
 	}
+	for _, k := range intent.Kinds {
+		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
+	}
+	m.accepted = m.intents.WithLabelValues("accepted")
+	m.invalid = m.intents.WithLabelValues("invalid")
+	m.redelivered = m.intents.WithLabelValues("redelivered")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
 			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
@@ -118,6 +119,13 @@ func (r *rig) result(name, plan string, s settings, t *tally, m measured) result
 		PeakRSSNote: "whole process: worker, embedded NATS server, cftest and the bench",
 	}
 	countCalls(&res, m.calls)
+	from := m.started
+	if from.IsZero() && len(m.calls) > 0 {
+		from = m.calls[0].At
+	}
+	if err := appendCalls(s.callsOut, name, from, m.calls); err != nil {
+		fmt.Fprintln(s.stderr, "purge-bench:", err)
+	}
 	drain := m.drained.Sub(m.started)
 	res.DrainSeconds = drain.Seconds()
 	if drain > 0 {

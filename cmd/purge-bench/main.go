@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&s.timeout, "timeout", 15*time.Minute, "longest a scenario may wait for the stream to drain")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.StringVar(&s.profile, "cpuprofile", "", "write a CPU profile of the run to this file (backlog's child writes FILE.backlog)")
+	fs.StringVar(&s.callsOut, "calls", "", "append every call cftest received to this CSV file (scenario, ms after the worker started, zone, endpoint, type, keys, outcome)")
 	verbose := fs.Bool("v", false, "log the worker's debug output to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -22,6 +22,7 @@ type settings struct {
 	isolate   bool          // backlog: drain in a child process
 	timeout   time.Duration // longest any one wait may take
 	profile   string        // -cpuprofile, passed on to a child
+	callsOut  string        // -calls: CSV of every call
 	log       *slog.Logger
 	stderr    io.Writer
 }

@@ -24,7 +24,7 @@ func TestPublishFlagErrors(t *testing.T) {
 		{"-f with item flags", "", []string{"publish", "-f", "-", "--url", "https://www.example.com/"}, 1, []string{"either as flags or with -f"}},
 		{"--urls without -f", "", []string{"publish", "--urls", "--url", "https://www.example.com/"}, 1, []string{"--urls needs -f"}},
 		{"stray argument", "", []string{"publish", "--zone", "example.com", "https://www.example.com/"}, 1, []string{"unexpected argument", "https://www.example.com/"}},
-		{"unknown flag", "", []string{"publish", "--nope"}, 2, []string{"--nope"}},
+		{"unknown flag", "", []string{"publish", "--nope"}, 2, []string{"-nope", "Usage of publish"}},
 		{"bad URL on line 4", "https://www.example.com/a\n# a comment\n\nftp://www.example.com/b\n", []string{"publish", "-f", "-", "--urls", "--zone", "example.com"}, 1, []string{"line 4", "ftp://www.example.com/b"}},
 		{"no URLs in the list", "# only a comment\n\n", []string{"publish", "-f", "-", "--urls"}, 1, []string{"no URLs"}},
 		{"empty input", "  \n", []string{"publish", "-f", "-"}, 1, []string{"empty input"}},
@@ -234,4 +234,13 @@ func TestPublishReportsWhatWasNotStored(t *testing.T) {
 	}
 	r = purgectl(t, "", "publish", "--server", e.url, "--zone", "example.com", "--tag", "a", "--id", "lost-1")
 	r.wantFail(t, 1, "intent 1 of 1", "lost-1", "not stored")
+}
+
+func TestPublishTakesTheServerFromNATS_URL(t *testing.T) {
+	e := newNATS(t)
+	t.Setenv("NATS_URL", e.url)
+	purgectl(t, "", "publish", "--zone", "example.com", "--tag", "a").wantOK(t)
+	if n := len(msgs(t, e.st)); n != 1 {
+		t.Errorf("%d messages stored, want 1", n)
+	}
 }
