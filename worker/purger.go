@@ -29,35 +29,12 @@ func (d DryRun) Purge(ctx context.Context, zoneID string, mode cfclient.Mode, re
 	if d.Logger != nil {
 		d.Logger.LogAttrs(ctx, slog.LevelInfo, "dry_run_purge",
 			slog.String("zone_id", zoneID),
-			slog.String("endpoint", endpoint(mode)),
-			slog.String("type", requestType(req)),
+			slog.String("endpoint", mode.String()),
+			slog.String("type", req.Type()),
 			slog.Int("keys", req.Len()),
 			slog.Any("sample", sample(req, 3)))
 	}
 	return cfclient.Response{ID: "dry-run"}, nil
-}
-
-func endpoint(m cfclient.Mode) string {
-	if m == cfclient.ModeInvalidate {
-		return "invalidate_cache"
-	}
-	return "purge_cache"
-}
-
-func requestType(r cfclient.Request) string {
-	switch {
-	case r.Everything:
-		return "purge_everything"
-	case len(r.Files) > 0:
-		return "files"
-	case len(r.Tags) > 0:
-		return "tags"
-	case len(r.Hosts) > 0:
-		return "hosts"
-	case len(r.Prefixes) > 0:
-		return "prefixes"
-	}
-	return "empty"
 }
 
 // sample returns the first n keys of r, for logs.

@@ -157,7 +157,7 @@ func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		}
 		var p worker.Purger = worker.DryRun{Logger: log.With("component", "dry_run", "account", a.Name)}
 		if !dry {
-			p = cfclient.New(cfg.Cloudflare.APIBaseURL, auth(a), nil)
+			p = cfclient.New(cfg.Cloudflare.APIBaseURL, auth(a), nil, cfclient.WithUserAgent("purge-worker/"+Version))
 		}
 		wc.Accounts = append(wc.Accounts, worker.Account{Name: a.Name, Limits: limits, Purger: p})
 	}
