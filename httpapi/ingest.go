@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/purge-worker/purge-worker/intent"
@@ -46,9 +47,10 @@ func newIngest(cfg Config, log *slog.Logger) *ingest {
 // constant time. Hashing first makes the comparison independent of the
 // tokens' lengths too.
 func (in *ingest) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || tok == "" {
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	tok = strings.TrimLeft(tok, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return false
 	}
 	sum := sha256.Sum256([]byte(tok))
@@ -103,6 +105,14 @@ func (in *ingest) serve(r *http.Request) (int, any) {
 	var out []accepted
 	for i, it := range intents {
 		ack, err := intent.Publish(r.Context(), in.cfg.Publisher, intent.Subject(it), it)
+		if errors.Is(err, intent.ErrInvalid) || errors.Is(err, nats.ErrMaxPayload) {
+			// Too large once its id and headers are added: retrying
+			// cannot help, splitting can.
+			return http.StatusRequestEntityTooLarge, errorBody{
+				Error:    fmt.Sprintf("intent %d: %v; split the intent", i, err),
+				Accepted: out,
+			}
+		}
 		if err != nil {
 			in.log.Warn("ingest_publish_failed", "index", i, "err", err)
 			return http.StatusServiceUnavailable, errorBody{

@@ -257,7 +257,6 @@ func TestIngestRefusesMissingOrWrongTokens(t *testing.T) {
 		"empty bearer":  "Bearer ",
 		"basic scheme":  "Basic " + testToken,
 		"no scheme":     testToken,
-		"double space":  "Bearer  " + testToken,
 		"trailing junk": "Bearer " + testToken + " x",
 	}
 	for name, h := range cases {
@@ -292,6 +291,23 @@ func TestIngestRefusesMissingOrWrongTokens(t *testing.T) {
 	}
 	if got := e.counter("401"); got != float64(len(cases)) {
 		t.Errorf("ingest_requests_total{code=401} = %v, want %d", got, len(cases))
+	}
+}
+
+// The authentication scheme is case-insensitive (RFC 9110, section 11.1), so
+// a client that sends "bearer" or "BEARER" with the right token is
+// authorised.
+func TestIngestAcceptsTheBearerSchemeInAnyCase(t *testing.T) {
+	e := newEnv(t)
+	for _, scheme := range []string{"bearer", "BEARER", "beaRer"} {
+		req, err := http.NewRequest(http.MethodPost, e.ts.URL+"/v1/intents", strings.NewReader(`{"zone":"example.com","tags":["a"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", scheme+" "+testToken)
+		if r := e.do(req); r.code != http.StatusAccepted {
+			t.Errorf("Authorization: %s <token>: status %d, want 202: %s", scheme, r.code, r.raw)
+		}
 	}
 }
 
@@ -397,5 +413,72 @@ func TestIngestRoutesOnlyPOST(t *testing.T) {
 	r := e.get("/v1/intents")
 	if r.code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /v1/intents: status %d, want 405", r.code)
+	}
+}
+
+// bigIntent returns an intent of intent.MaxItems URLs whose JSON is exactly
+// size bytes: prefix, the files, then suffix.
+func bigIntent(t *testing.T, size int, prefix, suffix string) []byte {
+	t.Helper()
+	const n = intent.MaxItems
+	room := size - len(prefix) - len(suffix) - (n - 1) // commas
+	per := room / n
+	urls := make([]string, n)
+	for i := range urls {
+		l := per
+		if i == n-1 {
+			l = room - per*(n-1)
+		}
+		head := fmt.Sprintf("https://www.example.com/%04d/", i)
+		urls[i] = `"` + head + strings.Repeat("x", l-2-len(head)) + `"`
+	}
+	body := prefix + strings.Join(urls, ",") + suffix
+	if len(body) != size {
+		t.Fatalf("test bug: body is %d bytes, want %d", len(body), size)
+	}
+	return []byte(body)
+}
+
+// An intent that is valid and within the size limit as posted, but that
+// encodes to more than intent.MaxBodySize once it is given an id, can
+// never be stored: the answer must be a client error saying so, not a 503
+// that tells the client to retry.
+func TestIngestRefusesAnIntentTooLargeToStoreAsAClientError(t *testing.T) {
+	e := newEnv(t)
+	// 20 bytes under the limit; the id Publish adds (`,"id":"<32 hex>"`,
+	// 40 bytes) takes it over.
+	body := bigIntent(t, intent.MaxBodySize-20, `{"zone":"example.com","files":[`, `]}`)
+	r := e.post(testToken, body)
+	if r.code != http.StatusBadRequest && r.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 400 or 413 (retrying cannot help): %.300s", r.code, r.raw)
+	}
+	if !strings.Contains(r.body.Error, "split") {
+		t.Errorf("error %q should tell the client to split the intent", r.body.Error)
+	}
+	if n := len(e.stored()); n != 0 {
+		t.Errorf("%d messages stored, want 0", n)
+	}
+}
+
+// An intent of exactly intent.MaxBodySize bytes passes every check of
+// package intent, but with its Nats-Msg-Id header it is over the NATS
+// server's default max_payload (also 1 MiB), which refuses it. Either it is
+// stored, or it is refused as too large; a 503 would have the client retry
+// a request that can never succeed.
+func TestIngestAnswersAnIntentAtTheSizeLimitWithoutA503(t *testing.T) {
+	e := newEnv(t)
+	body := bigIntent(t, intent.MaxBodySize, `{"zone":"example.com","files":[`, `],"id":"at-the-limit"}`)
+	r := e.post(testToken, body)
+	switch r.code {
+	case http.StatusAccepted:
+		if n := len(e.stored()); n != 1 {
+			t.Errorf("202 but %d messages stored", n)
+		}
+	case http.StatusRequestEntityTooLarge, http.StatusBadRequest:
+		if n := len(e.stored()); n != 0 {
+			t.Errorf("%d but %d messages stored", r.code, n)
+		}
+	default:
+		t.Fatalf("status %d, want 202, or 413 saying the intent is too large: %.300s", r.code, r.raw)
 	}
 }

@@ -24,8 +24,11 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk) {
 		// Shutdown deadline: leave the keys for redelivery.
 		w.requeue(c)
 	case !errors.As(err, &cfErr):
+		// Pause before the keys go back, or the sender could resend
+		// them at once.
+		d := a.backOff(time.Now())
 		w.requeue(c)
-		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", a.backOff(time.Now()).String(), "err", err)
+		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", d.String(), "err", err)
 	case cfErr.Kind == cfclient.KindClient || (cfErr.Kind == cfclient.KindTooManyKeys && len(c.Keys) == 1):
 		out := w.bisect(ctx, a, c, cfErr)
 		w.mu.Lock()
@@ -39,8 +42,10 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk) {
 		w.log.Warn("chunk_too_large", "account", a.name, "zone_id", c.ZoneID,
 			"type", c.Kind.String(), "keys", len(c.Keys), "err", err)
 	default:
-		w.requeue(c)
+		// Pause first: the moment the keys are back, the sender may
+		// look for a chunk.
 		w.transient(a, c.Kind, cfErr)
+		w.requeue(c)
 	}
 }
 

@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,11 +16,15 @@ import (
 // Purge-Subject are part of the contract (DESIGN.md); operators and
 // `purgectl dlq` read them.
 const (
-	HeaderError    = "Purge-Error"
-	HeaderSubject  = "Purge-Subject"
-	HeaderStream   = "Purge-Stream-Seq"
-	HeaderOrigID   = "Purge-Msg-Id"
-	maxReasonBytes = 1024
+	HeaderError   = "Purge-Error"
+	HeaderSubject = "Purge-Subject"
+	HeaderStream  = "Purge-Stream-Seq"
+	HeaderOrigID  = "Purge-Msg-Id"
+	// HeaderTruncated is set, to the original body length, on a copy
+	// whose body had to be cut to fit the server's max_payload.
+	HeaderTruncated = "Purge-Truncated"
+	maxReasonBytes  = 1024
+	dlqHeaderRoom   = 4 << 10
 )
 
 // deadLetter copies msg to the dead-letter stream with the reason, and only
@@ -53,7 +59,16 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := w.dlq.PublishMsg(pctx, dl); err != nil {
+	_, err := w.dlq.PublishMsg(pctx, dl)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// An intent close to the size limit does not fit with our
+		// headers. Keep the reason and as much of the body as fits, and
+		// say so, rather than retrying forever.
+		dl.Header.Set(HeaderTruncated, strconv.Itoa(len(dl.Data)))
+		dl.Data = dl.Data[:max(0, len(dl.Data)-dlqHeaderRoom)]
+		_, err = w.dlq.PublishMsg(pctx, dl)
+	}
+	if err != nil {
 		w.log.Error("dead_letter_failed", "seq", seq, "err", err)
 		_ = msg.NakWithDelay(5 * time.Second)
 		w.metrics.acks.WithLabelValues("nak").Inc()

@@ -128,10 +128,11 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 // of its keys further down the burst are seen, and those duplicates would
 // then need a call of their own (a call issued before a message was
 // received never counts for it). So the senders are woken when the last
-// pending message is in, and at least every half window meanwhile so a long
-// backlog still flows. Windows are enforced by the senders' own timers.
+// pending message is in, and at least once a window meanwhile, so that a
+// backlog longer than max_ack_pending (whose tail JetStream holds back until
+// we ack) still flows. Windows are enforced by the senders' own timers.
 func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
-	if pending > 0 && now.Sub(w.lastWake) < w.cfg.Window/2 {
+	if pending > 0 && now.Sub(w.lastWake) < w.cfg.Window {
 		return
 	}
 	w.lastWake = now

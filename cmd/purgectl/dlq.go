@@ -27,6 +27,11 @@ func (e env) dlq(ctx context.Context, args []string) error {
 		return errors.New("missing subcommand: list, replay or purge")
 	}
 	sub := args[0]
+	switch sub {
+	case "list", "replay", "purge":
+	default:
+		return fmt.Errorf("unknown subcommand %q: want list, replay or purge", sub)
+	}
 	var f dlqFlags
 	fs := flag.NewFlagSet("dlq "+sub, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -59,7 +64,7 @@ func (e env) dlq(ctx context.Context, args []string) error {
 		}
 		return e.dlqPurge(ctx, st, seqs)
 	}
-	return fmt.Errorf("unknown subcommand %q: want list, replay or purge", sub)
+	return nil // unreachable: sub was checked above
 }
 
 // targets returns the sequences named with --seq, or all with --all.

@@ -153,6 +153,12 @@ func (f *publishFlags) fromURLList(data []byte) ([]*intent.Intent, error) {
 		if _, err := intent.NormalizeURL(u); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
+		if f.zone != "" {
+			one := intent.Intent{Zone: f.zone, Files: []intent.File{{URL: u}}}
+			if err := one.Validate(); err != nil {
+				return nil, fmt.Errorf("line %d: %w", line, err)
+			}
+		}
 		if cur == nil || len(cur.Files) == urlsPerIntent {
 			cur = f.base()
 			if f.id != "" {

@@ -244,3 +244,11 @@ func TestPublishTakesTheServerFromNATS_URL(t *testing.T) {
 		t.Errorf("%d messages stored, want 1", n)
 	}
 }
+
+// A URL outside --zone is as bad as a malformed one, and in a long list the
+// user needs its line, not its index in an intent of 500.
+func TestURLListNamesTheLineOfAURLOutsideTheZone(t *testing.T) {
+	list := "# deploy 17\nhttps://www.example.com/a\n\nhttps://www.example.org/b\n"
+	r := purgectl(t, list, "publish", "--server", "nats://"+deadAddr(t), "--zone", "example.com", "-f", "-", "--urls")
+	r.wantFail(t, 1, "line 4", "https://www.example.org/b")
+}

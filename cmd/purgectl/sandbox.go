@@ -57,11 +57,19 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 		limits.MaxURLsPerRequest = *maxURLs
 		acct.SetLimits(limits)
 	}
+	seen := map[string]bool{}
 	for _, z := range zones {
 		name, id, ok := strings.Cut(z, "=")
-		if !ok {
+		id = strings.ToLower(id)
+		switch {
+		case !ok || name == "":
 			return fmt.Errorf("--zone %q: want name=id", z)
+		case len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "":
+			return fmt.Errorf("--zone %q: the id must be 32 hex digits", z)
+		case seen[id] || seen[name]:
+			return fmt.Errorf("--zone %q: zone given twice", z)
 		}
+		seen[id], seen[name] = true, true
 		srv.AddZone(id, name, acct)
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -111,6 +111,15 @@ func StartEmbedded(listen, storeDir string, log *slog.Logger) (*Embedded, error)
 	if port == 0 {
 		port = -1
 	}
+	if port > 0 {
+		// Fail at once, with the reason, rather than after the
+		// server's readiness timeout.
+		l, err := net.Listen("tcp", listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS cannot listen on %s: %w", listen, err)
+		}
+		l.Close()
+	}
 	abs, err := filepath.Abs(storeDir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS store_dir %q: %w", storeDir, err)
