@@ -103,7 +103,9 @@ func (b *Batcher) Shrink(id uint64) {
 	}
 	if c.kind != intent.KindEverything {
 		zone := c.sp.zone
-		b.shrunk[zoneKind{zone, c.kind}] = max(b.max(zone, c.kind)/2, 1)
+		// Halve the refused chunk, not the current maximum: chunks
+		// refused together must not halve it once each.
+		b.shrunk[zoneKind{zone, c.kind}] = min(b.max(zone, c.kind), max(len(c.roots)/2, 1))
 	}
 	for _, r := range c.roots {
 		b.repend(r)

@@ -30,6 +30,7 @@ type account struct {
 	mu          sync.Mutex
 	pausedUntil time.Time
 	authDown    bool
+	authEpoch   uint64 // counts auth refusals; a success only counts if issued after the last one
 	back        *backoff.ExponentialBackOff
 }
 
@@ -130,13 +131,24 @@ func (a *account) backOff(now time.Time) time.Duration {
 
 // succeeded resets the backoff and clears an auth pause. It reports whether
 // the account had been paused for auth.
-func (a *account) succeeded() (wasAuthDown bool) {
+func (a *account) succeeded(issuedEpoch uint64) (wasAuthDown bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.back.Reset()
-	wasAuthDown = a.authDown
+	if !a.authDown || issuedEpoch != a.authEpoch {
+		// A call issued before the refusal says nothing about the
+		// credentials now.
+		return false
+	}
 	a.authDown = false
-	return wasAuthDown
+	return true
+}
+
+// epoch returns the auth epoch to record when a call is issued.
+func (a *account) epoch() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.authEpoch
 }
 
 func (a *account) authFailed() bool {
@@ -148,6 +160,7 @@ func (a *account) authFailed() bool {
 func (a *account) setAuthDown(until time.Time) {
 	a.mu.Lock()
 	a.authDown = true
+	a.authEpoch++
 	a.mu.Unlock()
 	a.pauseUntil(until)
 }
@@ -187,17 +200,29 @@ func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
 // waitTurn blocks until the account is not paused and holds the tokens for
 // a call of n keys of kind. Bisecting calls use it; the sender gates instead.
 func (a *account) waitTurn(ctx context.Context, kind intent.Kind, n int) error {
-	if d := a.pausedFor(time.Now()); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+	for {
+		if d := a.pausedFor(time.Now()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		var err error
+		if kind.Flex() {
+			err = a.flex.Wait(ctx)
+		} else {
+			err = a.urls.WaitN(ctx, n)
+		}
+		if err != nil {
+			return err
+		}
+		// A 429 or a failure elsewhere may have paused the account
+		// while we waited for the token: the pause wins.
+		if a.pausedFor(time.Now()) == 0 {
+			return nil
 		}
 	}
-	if kind.Flex() {
-		return a.flex.Wait(ctx)
-	}
-	return a.urls.WaitN(ctx, n)
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/purge-worker/purge-worker/batcher"
 	"github.com/purge-worker/purge-worker/cfclient"
@@ -71,8 +72,11 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 	}
 	var e *cfclient.Error
 	switch {
-	case ctx.Err() != nil || !errors.As(err, &e):
+	case ctx.Err() != nil:
 		b.stop(keys)
+	case !errors.As(err, &e):
+		b.stop(keys)
+		b.a.backOff(time.Now())
 	case e.Kind == cfclient.KindClient || (e.Kind == cfclient.KindTooManyKeys && len(keys) == 1):
 		b.split(ctx, keys, e.Error())
 	case e.Kind == cfclient.KindTooManyKeys:

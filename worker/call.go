@@ -12,10 +12,10 @@ import (
 )
 
 // execute sends one chunk and settles its outcome.
-func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk) {
+func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, issued uint64) {
 	err := w.attempt(ctx, a, c.ZoneID, c.Mode, c.Kind, c.Keys)
 	if err == nil {
-		w.succeed(ctx, a, c)
+		w.succeed(ctx, a, c, issued)
 		return
 	}
 	var cfErr *cfclient.Error
@@ -66,8 +66,8 @@ func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error) {
 	}
 }
 
-func (w *Worker) succeed(ctx context.Context, a *account, c batcher.Chunk) {
-	if a.succeeded() {
+func (w *Worker) succeed(ctx context.Context, a *account, c batcher.Chunk, issued uint64) {
+	if a.succeeded(issued) {
 		w.metrics.authPaused.WithLabelValues(a.name).Set(0)
 		w.log.Info("account_auth_restored", "account", a.name)
 	}

@@ -87,6 +87,9 @@ func (c *Config) validate() error {
 			a.Limits.FlexPerSecond <= 0 || a.Limits.FlexBurst < 1 || a.Limits.URLsPerSecond <= 0 {
 			errs = append(errs, fmt.Errorf("account %q: incomplete limits %+v", a.Name, a.Limits))
 		}
+		if accts[a.Name] {
+			errs = append(errs, fmt.Errorf("account %q: configured twice", a.Name))
+		}
 		accts[a.Name] = true
 	}
 	for _, z := range c.Zones {

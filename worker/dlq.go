@@ -57,7 +57,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 	dl.Header.Set(HeaderError, reason)
 	dl.Header.Set(HeaderSubject, msg.Subject())
 
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := w.dlq.PublishMsg(pctx, dl)
 	if errors.Is(err, nats.ErrMaxPayload) {

@@ -29,9 +29,8 @@ type Message interface {
 
 // held is a message received and not yet settled.
 type held struct {
-	msg      Message
-	seq      uint64 // stream sequence: a redelivery of a held message is recognised by it
-	received time.Time
+	msg Message
+	seq uint64 // stream sequence: a redelivery of a held message is recognised by it
 }
 
 // take removes h from the held set and returns its message; nil if h was

@@ -106,18 +106,20 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
 		w.metrics.invalid.Inc()
-		w.deadLetter(ctx, msg, "invalid", err.Error())
+		// Intake's ctx ends when shutdown begins; a message already
+		// received is still dead-lettered.
+		w.deadLetter(context.WithoutCancel(ctx), msg, "invalid", err.Error())
 		return
 	}
 	if w.add(msg, meta.Sequence.Stream, now, parts) {
 		w.metrics.accepted.Inc()
+		for _, p := range parts {
+			for _, k := range p.Keys {
+				w.metrics.itemsByKind[k.Kind].Inc()
+			}
+		}
 	} else {
 		w.metrics.redelivered.Inc()
-	}
-	for _, p := range parts {
-		for _, k := range p.Keys {
-			w.metrics.itemsByKind[k.Kind].Inc()
-		}
 	}
 	w.wakeAfterIntake(now, meta.NumPending)
 }
@@ -133,7 +135,19 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 // we ack) still flows. Windows are enforced by the senders' own timers.
 func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
 	if pending > 0 && now.Sub(w.lastWake) < w.cfg.Window {
+		// A sender that looked before this message came and found
+		// nothing has no timer armed: make sure it looks again once the
+		// window is over, even if no further message arrives.
+		d := w.lastWake.Add(w.cfg.Window).Sub(now)
+		if w.lateWake == nil {
+			w.lateWake = time.AfterFunc(d, w.wakeAll)
+		} else {
+			w.lateWake.Reset(d)
+		}
 		return
+	}
+	if w.lateWake != nil {
+		w.lateWake.Stop()
 	}
 	w.lastWake = now
 	w.wakeAll()
@@ -151,13 +165,14 @@ func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part
 	}
 	w.nextH++
 	h := w.nextH
-	w.held[h] = &held{msg: msg, seq: seq, received: now}
+	w.held[h] = &held{msg: msg, seq: seq}
 	w.bySeq[seq] = h
 	if !w.batch.Add(h, now, parts) {
 		// Nothing to purge (cannot happen for a validated intent, but
 		// an intent with no keys is trivially covered).
 		w.take(h)
 		_ = msg.Ack()
+		w.metrics.acks.WithLabelValues("ack").Inc()
 		return true
 	}
 	w.countCoalesced()

@@ -57,7 +57,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"type"}),
 		rateWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "purge_worker_rate_limit_wait_seconds",
-			Help:    "Time calls waited for rate tokens or a Cloudflare Retry-After.",
+			Help:    "Pauses imposed on an account by Cloudflare 429 answers (Retry-After, or one refill).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{

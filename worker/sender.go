@@ -15,7 +15,7 @@ import (
 func (w *Worker) runSender(ctx context.Context, a *account) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for {
+	for ctx.Err() == nil {
 		if wait := w.dispatch(ctx, a); wait >= 0 {
 			timer.Reset(wait)
 		} else {
@@ -57,13 +57,14 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 			return wait
 		}
 		a.slots <- struct{}{}
+		epoch := a.epoch()
 		w.calls.Go(func() {
 			defer func() {
 				<-a.slots
 				a.wake()
 				w.signalSettled()
 			}()
-			w.execute(ctx, a, c)
+			w.execute(ctx, a, c, epoch)
 		})
 	}
 }

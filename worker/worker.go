@@ -30,8 +30,9 @@ type Worker struct {
 	byZone   map[string]*account // zone ID -> account
 
 	// mu guards the batcher and the held messages: the batcher is pure and
-	// not safe for concurrent use, and a handle's message must leave held
-	// in the same critical section in which the batcher reports it.
+	// not safe for concurrent use. A handle the batcher reported is taken
+	// out of held under mu before its message is settled, so it is settled
+	// once even if releaseAll or a nak races with it.
 	mu    sync.Mutex
 	batch *batcher.Batcher
 	held  map[batcher.Handle]*held
@@ -42,6 +43,9 @@ type Worker struct {
 	counted batcher.Stats
 
 	lastWake time.Time // intake only: when it last woke the senders
+	// lateWake wakes the senders at the end of the window that began at
+	// lastWake when intake skipped a wake-up meanwhile.
+	lateWake *time.Timer
 
 	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
 	settled  chan struct{} // cap 1: a call finished or a message was settled
@@ -83,9 +87,11 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		byName[a.Name] = acct
 	}
 	for _, z := range cfg.Zones {
+		// Parts carry the id as intent.Zones normalised it.
+		zone, _ := zones.Lookup(z.ID)
 		acct := byName[z.Account]
-		acct.zones[z.ID] = true
-		w.byZone[z.ID] = acct
+		acct.zones[zone.ID] = true
+		w.byZone[zone.ID] = acct
 	}
 	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys})
 	w.registerGauges(cfg.Registerer)
@@ -122,6 +128,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
 	intakeErr := w.intake(ctx, cons)
+	if w.lateWake != nil {
+		w.lateWake.Stop()
+	}
 
 	w.shutdown(stopSenders)
 	loops.Wait()
