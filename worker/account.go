@@ -30,7 +30,8 @@ type account struct {
 	mu          sync.Mutex
 	pausedUntil time.Time
 	authDown    bool
-	authEpoch   uint64 // counts auth refusals; a success only counts if issued after the last one
+	authEpoch   uint64    // counts auth refusals; a success only counts if issued after the last one
+	lastBackOff time.Time // when the backoff last grew
 	back        *backoff.ExponentialBackOff
 }
 
@@ -119,13 +120,22 @@ func (a *account) rateLimited(now time.Time, retryAfter time.Duration, kind inte
 	return wait
 }
 
-// backOff pauses the account after a server or network failure, for an
-// exponentially growing, jittered interval.
-func (a *account) backOff(now time.Time) time.Duration {
+// backOff pauses the account after a server or network failure of a call
+// issued at issued, for an exponentially growing, jittered interval. The
+// interval grows once per failure episode, not once per failed call: calls
+// that were already in flight when the previous failure paused the account
+// fail for the same cause, and must not push the backoff to its cap at once.
+func (a *account) backOff(now, issued time.Time) time.Duration {
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	if issued.Before(a.lastBackOff) && now.Before(a.pausedUntil) {
+		return a.pausedUntil.Sub(now)
+	}
 	d := a.back.NextBackOff()
-	a.mu.Unlock()
-	a.pauseUntil(now.Add(d))
+	a.lastBackOff = now
+	if t := now.Add(d); t.After(a.pausedUntil) {
+		a.pausedUntil = t
+	}
 	return d
 }
 

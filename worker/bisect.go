@@ -66,6 +66,7 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 		b.stop(keys)
 		return
 	}
+	issued := time.Now()
 	err := b.w.attempt(ctx, b.a, b.c.ZoneID, b.c.Mode, b.c.Kind, keys)
 	if err == nil {
 		return // these keys are purged
@@ -76,14 +77,14 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 		b.stop(keys)
 	case !errors.As(err, &e):
 		b.stop(keys)
-		b.a.backOff(time.Now())
+		b.a.backOff(time.Now(), issued)
 	case e.Kind == cfclient.KindClient || (e.Kind == cfclient.KindTooManyKeys && len(keys) == 1):
 		b.split(ctx, keys, e.Error())
 	case e.Kind == cfclient.KindTooManyKeys:
 		b.out.Retry = append(b.out.Retry, keys...)
 	default:
 		b.stop(keys)
-		b.w.transient(b.a, b.c.Kind, e)
+		b.w.transient(b.a, b.c.Kind, e, issued)
 	}
 }
 

@@ -11,11 +11,17 @@ import (
 	"github.com/purge-worker/purge-worker/intent"
 )
 
+// issue is what the sender knew when it issued a call.
+type issue struct {
+	at    time.Time
+	epoch uint64 // the account's auth epoch
+}
+
 // execute sends one chunk and settles its outcome.
-func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, issued uint64) {
+func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss issue) {
 	err := w.attempt(ctx, a, c.ZoneID, c.Mode, c.Kind, c.Keys)
 	if err == nil {
-		w.succeed(ctx, a, c, issued)
+		w.succeed(ctx, a, c, iss.epoch)
 		return
 	}
 	var cfErr *cfclient.Error
@@ -26,7 +32,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, issue
 	case !errors.As(err, &cfErr):
 		// Pause before the keys go back, or the sender could resend
 		// them at once.
-		d := a.backOff(time.Now())
+		d := a.backOff(time.Now(), iss.at)
 		w.requeue(c)
 		w.log.Warn("purge_failed", "account", a.name, "zone_id", c.ZoneID, "backoff", d.String(), "err", err)
 	case cfErr.Kind == cfclient.KindClient || (cfErr.Kind == cfclient.KindTooManyKeys && len(c.Keys) == 1):
@@ -44,7 +50,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, issue
 	default:
 		// Pause first: the moment the keys are back, the sender may
 		// look for a chunk.
-		w.transient(a, c.Kind, cfErr)
+		w.transient(a, c.Kind, cfErr, iss.at)
 		w.requeue(c)
 	}
 }
@@ -52,7 +58,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, issue
 // transient applies a failure that says nothing about the keys: a 429
 // pauses the account as Cloudflare asked, a refused token pauses it and
 // releases its messages, anything else backs off.
-func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error) {
+func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error, issued time.Time) {
 	now := time.Now()
 	switch e.Kind {
 	case cfclient.KindRateLimited:
@@ -62,7 +68,7 @@ func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error) {
 	case cfclient.KindAuth:
 		w.pauseAuth(a, e)
 	default:
-		w.log.Warn("purge_failed", "account", a.name, "backoff", a.backOff(now).String(), "err", e)
+		w.log.Warn("purge_failed", "account", a.name, "backoff", a.backOff(now, issued).String(), "err", e)
 	}
 }
 

@@ -57,14 +57,14 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 			return wait
 		}
 		a.slots <- struct{}{}
-		epoch := a.epoch()
+		iss := issue{at: now, epoch: a.epoch()}
 		w.calls.Go(func() {
 			defer func() {
 				<-a.slots
 				a.wake()
 				w.signalSettled()
 			}()
-			w.execute(ctx, a, c, epoch)
+			w.execute(ctx, a, c, iss)
 		})
 	}
 }

@@ -308,3 +308,35 @@ func TestKeyArrivingDuringFlightGetsNextCall(t *testing.T) {
 		}
 	})
 }
+
+// Calls that fail together (they were in flight when the first failure
+// paused the account) count as one failure: the backoff grows once, not
+// once per call.
+func TestConcurrentFailuresBackOffOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			if n < 3 {
+				return &cfclient.Error{Kind: cfclient.KindServer, Status: 503}
+			}
+			return nil
+		}
+		for _, z := range testZones {
+			u.add(urls(z.Name, "/a"))
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := u.p.snapshot()
+		if len(calls) != 6 {
+			t.Fatalf("%d calls, want 3 failed and 3 retried", len(calls))
+		}
+		if !calls[0].at.Equal(calls[2].at) {
+			t.Fatalf("the three first calls were not concurrent")
+		}
+		// One step of backoff: 500ms ±50%.
+		if gap := calls[3].at.Sub(calls[0].at); gap < 250*time.Millisecond || gap > 750*time.Millisecond {
+			t.Errorf("retry %s after the failures, want one backoff step (250ms-750ms)", gap)
+		}
+	})
+}
