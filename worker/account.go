@@ -128,7 +128,7 @@ func (a *account) rateLimited(now time.Time, retryAfter time.Duration, kind inte
 func (a *account) backOff(now, issued time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if issued.Before(a.lastBackOff) && now.Before(a.pausedUntil) {
+	if !issued.After(a.lastBackOff) && now.Before(a.pausedUntil) {
 		return a.pausedUntil.Sub(now)
 	}
 	d := a.back.NextBackOff()
