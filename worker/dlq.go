@@ -40,8 +40,10 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 	}
 	var seq uint64
 	for k, vs := range msg.Headers() {
-		if strings.HasPrefix(k, "Nats-") {
-			continue // Nats-Msg-Id etc. would be interpreted by the DLQ stream
+		if strings.HasPrefix(k, "Nats-") || strings.HasPrefix(k, "Purge-") {
+			// Nats-Msg-Id etc. would be interpreted by the DLQ stream,
+			// and Purge-* are ours: a publisher must not forge them.
+			continue
 		}
 		dl.Header[k] = vs
 	}
