@@ -11,10 +11,14 @@ import (
 )
 
 // prefetch is how many messages the client buffers ahead of the worker. It
-// is kept well below max_ack_pending: a buffered message's ack_wait is
-// already running (nats.go#1929), and every replica shares the cap.
+// is kept small: a buffered message's ack_wait is already running
+// (nats.go#1929) and our keep-alive does not reach it until intake has
+// taken it, so a deep buffer behind a slow stretch (a restart's backlog on
+// a loaded machine) is redelivered while we still hold its first copy; and
+// every replica shares max_ack_pending. 256 still amortises the pull
+// round trip over 128 messages.
 func (w *Worker) prefetch() int {
-	n := 1000
+	n := 256
 	if m := w.cfg.MaxAckPending; m > 0 && m/4 < n {
 		n = max(m/4, 1)
 	}
