@@ -127,6 +127,10 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
+	// Count start-up as a wake: a backlog waiting in the stream is then
+	// pulled whole (or for one window) before the senders look, so its
+	// duplicates and coverers are seen before the first chunk leaves.
+	w.lastWake = time.Now()
 	intakeErr := w.intake(ctx, cons)
 	if w.lateWake != nil {
 		w.lateWake.Stop()
