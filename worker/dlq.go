@@ -40,7 +40,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 	}
 	var seq uint64
 	for k, vs := range msg.Headers() {
-		if strings.HasPrefix(k, "Nats-") || strings.HasPrefix(k, "Purge-") {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "nats-") || strings.HasPrefix(lk, "purge-") {
 			// Nats-Msg-Id etc. would be interpreted by the DLQ stream,
 			// and Purge-* are ours: a publisher must not forge them.
 			continue

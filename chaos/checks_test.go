@@ -1,0 +1,181 @@
+package chaos
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/purge-worker/purge-worker/worker"
+)
+
+// checkQuiet checks that no quiet segment saw a redelivery, and returns
+// how many there were in all of them.
+func (r *run) checkQuiet() uint64 {
+	var n uint64
+	for _, q := range r.quiets {
+		if q.at != q.before {
+			r.t.Errorf("%d messages redelivered between %s and %s, a segment without kills or NATS restarts: "+
+				"the worker held them and failed to keep them alive",
+				q.at-q.before, q.from.Format(time.TimeOnly), q.to.Format(time.TimeOnly))
+		}
+		n += q.at - q.before
+	}
+	return n
+}
+
+// checkHeldRedeliveries checks the worker's own count of messages
+// redelivered to it while it still held them: only a NATS restart during
+// an incarnation's life (a lost connection, lost keep-alives) may cause
+// one. It returns the total and how many incarnations could be read.
+func (r *run) checkHeldRedeliveries(incs []*incarnation) (total uint64, known int) {
+	outages := r.ns.recorded()
+	for _, inc := range incs {
+		if !inc.redeliveredKnown {
+			continue
+		}
+		known++
+		total += inc.redeliveredHeld
+		if inc.redeliveredHeld == 0 {
+			continue
+		}
+		exposed := false
+		for _, o := range outages {
+			// Redeliveries after an outage come within ack_wait of it.
+			if o.down.Before(inc.ended) && o.up.Add(2*chaosAckWait).After(inc.started) {
+				exposed = true
+			}
+		}
+		if exposed {
+			r.t.Logf("worker %d: %d messages redelivered while it held them, across a NATS restart", inc.n, inc.redeliveredHeld)
+		} else {
+			r.t.Errorf("worker %d: %d messages redelivered while it held them, with NATS up all along", inc.n, inc.redeliveredHeld)
+		}
+	}
+	return total, known
+}
+
+// checkDLQ checks that the dead-letter stream holds exactly the invalid
+// intents, each with its body, subject and a reason naming the problem. An
+// invalid intent may be there twice only if its publish was retried: the
+// retry may have been stored again when the stream's duplicate record was
+// lost with a NATS restart.
+func (r *run) checkDLQ(all []*pub) (dead, repeated int) {
+	t := r.t
+	bad := map[string]*pub{}
+	for _, p := range all {
+		if p.in == nil {
+			bad[p.id] = p
+		}
+	}
+	seen := map[string]int{}
+	msgs := dlqMessages(t, r.js)
+	for _, m := range msgs {
+		id := m.Header.Get(worker.HeaderOrigID)
+		p := bad[id]
+		if p == nil {
+			t.Errorf("dead-lettered message %q is not an invalid intent: Purge-Error %q, body %.200q",
+				id, m.Header.Get(worker.HeaderError), m.Data)
+			continue
+		}
+		seen[id]++
+		if !bytes.Equal(m.Data, p.bad.body) {
+			t.Errorf("dead letter %s: body %.200q, want the original %.200q", id, m.Data, p.bad.body)
+		}
+		if got := m.Header.Get(worker.HeaderSubject); got != p.subject {
+			t.Errorf("dead letter %s: Purge-Subject %q, want %q", id, got, p.subject)
+		}
+		if reason := m.Header.Get(worker.HeaderError); !strings.Contains(strings.ToLower(reason), strings.ToLower(p.bad.mention)) {
+			t.Errorf("dead letter %s: Purge-Error %q does not mention %q", id, reason, p.bad.mention)
+		}
+	}
+	for id, p := range bad {
+		switch n := seen[id]; {
+		case n == 0:
+			t.Errorf("invalid intent %s (%.100q) was not dead-lettered", id, p.bad.body)
+		case n > 1 && p.attempts == 1:
+			t.Errorf("invalid intent %s was dead-lettered %d times, but published once", id, n)
+		case n > 1:
+			repeated += n - 1
+		}
+	}
+	return len(msgs), repeated
+}
+
+// logFigures is what the worker logs showed.
+type logFigures struct {
+	pauses      int
+	duringPause []callSpan
+}
+
+// checkLogs reads every incarnation's log: no secret, no race report, no
+// panic, and no call started while the account was paused for a
+// Retry-After.
+func (r *run) checkLogs(incs []*incarnation) logFigures {
+	t := r.t
+	var lf logFigures
+	for _, inc := range incs {
+		wl, err := readWorkerLog(inc.logPath)
+		if err != nil {
+			t.Errorf("worker log %d: %v", inc.n, err)
+			continue
+		}
+		for name, s := range map[string]string{"Cloudflare token": cfToken, "ingest token": ingestToken} {
+			if strings.Contains(wl.raw, s) {
+				t.Errorf("worker log %d shows the %s", inc.n, name)
+			}
+		}
+		for _, l := range wl.bad {
+			if strings.Contains(l, "DATA RACE") || strings.Contains(l, "panic") || strings.Contains(l, "fatal error") {
+				t.Errorf("worker log %d (%s): %s", inc.n, inc.logPath, l)
+			}
+		}
+		lf.pauses += len(wl.pauses)
+		during := wl.callsDuringPauses()
+		for i, c := range during {
+			if i == 10 {
+				t.Errorf("worker %d: ... and %d more calls during Retry-After pauses", inc.n, len(during)-i)
+				break
+			}
+			outcome := "accepted"
+			if c.err != "" {
+				outcome = c.err
+			}
+			t.Errorf("worker %d started a call at %s while paused for a Retry-After (%s)",
+				inc.n, c.start.Format("15:04:05.000000"), outcome)
+		}
+		lf.duringPause = append(lf.duringPause, during...)
+	}
+	return lf
+}
+
+// checkExits checks that every incarnation the test did not kill or stop
+// ended because it could not start while NATS was down (natsconn fails
+// fast at start-up; a running worker reconnects forever). It returns how
+// many did.
+func (r *run) checkExits(incs []*incarnation) int {
+	outages := r.ns.recorded()
+	n := 0
+	for _, inc := range incs {
+		if inc.killed || inc.stopped {
+			continue
+		}
+		explained := false
+		for _, o := range outages {
+			if !inc.started.Before(o.down.Add(-2*time.Second)) && inc.started.Before(o.up.Add(15*time.Second)) {
+				explained = true
+			}
+		}
+		if explained {
+			n++
+			continue
+		}
+		wl, _ := readWorkerLog(inc.logPath)
+		tail := wl.raw
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		r.t.Errorf("worker %d exited by itself with status %d after %s, with NATS up:\n%s",
+			inc.n, inc.exitCode, inc.ended.Sub(inc.started).Round(time.Millisecond), tail)
+	}
+	return n
+}
