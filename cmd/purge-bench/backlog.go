@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,12 +30,18 @@ const (
 
 // backlogSpec tells the draining process what to do.
 type backlogSpec struct {
-	Store      string          `json:"store"` // the JetStream store holding the backlog
+	// Store is the JetStream store holding the backlog, served by an
+	// embedded server in the draining process (the daemon's default);
+	// or, when NATSURL is set, the worker connects there and the
+	// process holds the worker alone.
+	Store      string          `json:"store,omitempty"`
+	NATSURL    string          `json:"nats_url,omitempty"`
 	CFURL      string          `json:"cf_url"`
 	Limits     cfclient.Limits `json:"limits"`
 	Window     time.Duration   `json:"window"`
 	Timeout    time.Duration   `json:"timeout"`
 	CPUProfile string          `json:"cpu_profile,omitempty"`
+	MemProfile string          `json:"mem_profile,omitempty"`
 	Verbose    bool            `json:"verbose,omitempty"`
 }
 
@@ -42,22 +50,23 @@ type backlogOutcome struct {
 	DrainSeconds float64 `json:"drain_s"`
 	CPUSeconds   float64 `json:"cpu_s"`
 	PeakRSS      int64   `json:"peak_rss"`    // VmHWM of the draining process
-	ServerRSS    int64   `json:"server_rss"`  // VmHWM once the server had recovered the store, before the worker
-	PeakHeap     uint64  `json:"peak_heap"`   // largest Go heap in use seen (sampled)
-	ResetPeak    bool    `json:"reset_peak"`  // in-process: VmHWM was restarted before the server
+	ServerRSS    int64   `json:"server_rss"`  // VmHWM before the worker started (the embedded server, store recovered)
+	PeakHeap     uint64  `json:"peak_heap"`   // largest Go heap (live and not yet swept) seen, sampled
 	Acked        int     `json:"acked"`       // the worker's own count
 	Isolated     bool    `json:"isolated"`    // drained in a process of its own
 	ResidualMsgs uint64  `json:"residual"`    // intents left in the stream (0)
 	DLQ          uint64  `json:"dlq_entries"` // dead-lettered (0)
 }
 
-// runBacklog publishes the backlog with the daemon down, then starts a
-// daemon-like process (embedded JetStream server on the same store, and
-// the worker) and measures it draining the backlog: its peak RSS is the
-// figure DESIGN.md's "bounded memory" promise is about.
+// runBacklog publishes the backlog with the daemon down, then measures
+// draining it twice, from two copies of the store: once as the daemon runs
+// by default (embedded JetStream server and worker in one process), once
+// as the worker alone (server elsewhere: here, in the bench). Peak RSS is
+// the figure DESIGN.md's "bounded memory" promise is about; the two runs
+// tell the worker's share from the server's, which grows with the stream.
 func runBacklog(ctx context.Context, s settings) (result, error) {
 	plan := s.planOr("pro")
-	r, err := newRig(ctx, rigOptions{plan: plan, unlimited: s.unlimited, window: s.window, log: s.log})
+	r, err := newRig(ctx, s.rigFor("backlog", plan, s.unlimited))
 	if err != nil {
 		return result{}, err
 	}
@@ -73,38 +82,78 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 		return result{}, fmt.Errorf("stream holds %d intents, want %d (%v)", got, n, err)
 	}
 	r.shutdownNATS()
+	alone := r.dir + "-alone"
+	if err := copyDir(r.dir, alone); err != nil {
+		return result{}, fmt.Errorf("copy the store: %w", err)
+	}
+	defer os.RemoveAll(alone)
 
 	spec := backlogSpec{Store: r.dir, CFURL: r.cf.URL, Limits: r.cfg.Accounts[0].Limits,
-		Window: s.window, Timeout: s.timeout, Verbose: s.log.Enabled(ctx, slog.LevelDebug)}
+		Window: s.window, Timeout: s.timeout, CPUProfile: r.profile, MemProfile: s.memProfile,
+		Verbose: s.log.Enabled(ctx, slog.LevelDebug)}
+	daemon, err := drainStore(ctx, s, spec)
+	if err != nil {
+		return result{}, fmt.Errorf("daemon with embedded server: %w", err)
+	}
+	res := r.result("backlog", plan, s, t, measured{acked: daemon.Acked, calls: r.cf.Calls()})
+	worker, err := drainAlone(ctx, s, plan, spec, alone)
+	if err != nil {
+		return result{}, fmt.Errorf("worker alone: %w", err)
+	}
+	res.PublishSeconds = pubSecs
+	res.DrainSeconds = daemon.DrainSeconds
+	res.IntentsPerSec = float64(n) / daemon.DrainSeconds
+	res.CPUPer100k = daemon.CPUSeconds / float64(n) * 100_000
+	res.PeakRSSMB = mb(daemon.PeakRSS)
+	res.WorkerRSSMB = mb(worker.PeakRSS)
+	res.PeakRSSNote = fmt.Sprintf("daemon (worker and embedded NATS server) in %s; its server alone once the store was recovered: %.1f MB; peak Go heap %.1f MB",
+		where(daemon), mb(daemon.ServerRSS), float64(daemon.PeakHeap)/(1<<20))
+	res.Notes = res.PeakRSSNote + fmt.Sprintf("; worker alone (NATS in another process): peak RSS %.1f MB, peak Go heap %.1f MB, drained in %.1fs, %.2f CPU s/100k",
+		mb(worker.PeakRSS), float64(worker.PeakHeap)/(1<<20), worker.DrainSeconds, worker.CPUSeconds/float64(n)*100_000)
+	return res, nil
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+func where(o backlogOutcome) string {
+	if o.Isolated {
+		return "a process of its own (the bench re-executed itself)"
+	}
+	return "this process, high-water mark restarted before it started (-isolate=false)"
+}
+
+// drainAlone serves the copy of the store from this process, with a fresh
+// cftest, and drains it with the worker alone in the child.
+func drainAlone(ctx context.Context, s settings, plan string, spec backlogSpec, store string) (backlogOutcome, error) {
+	ns, err := natsconn.StartEmbedded("127.0.0.1:0", store, nil)
+	if err != nil {
+		return backlogOutcome{}, err
+	}
+	defer ns.Shutdown()
+	cf := newCloud(plan, s.unlimited)
+	defer cf.Close()
+	spec.Store, spec.NATSURL, spec.CFURL = "", ns.ClientURL(), cf.URL
+	spec.CPUProfile, spec.MemProfile = "", ""
+	return drainStore(ctx, s, spec)
+}
+
+// drainStore runs drainBacklog in a child process, or here without -isolate,
+// and checks that it emptied the stream without dead letters.
+func drainStore(ctx context.Context, s settings, spec backlogSpec) (backlogOutcome, error) {
 	var out backlogOutcome
+	var err error
 	if s.isolate {
-		if s.profile != "" {
-			spec.CPUProfile = s.profile + ".backlog"
-		}
 		out, err = drainInChild(ctx, spec, s.stderr)
 	} else {
 		out, err = drainBacklog(ctx, spec, s.log)
 	}
 	if err != nil {
-		return result{}, err
+		return out, err
 	}
 	if out.ResidualMsgs != 0 || out.DLQ != 0 {
-		return result{}, fmt.Errorf("backlog: %d intents left in the stream, %d dead-lettered", out.ResidualMsgs, out.DLQ)
+		return out, fmt.Errorf("%d intents left in the stream, %d dead-lettered", out.ResidualMsgs, out.DLQ)
 	}
-	res := r.result("backlog", plan, s, t, measured{acked: out.Acked, calls: r.cf.Calls()})
-	res.PublishSeconds = pubSecs
-	res.DrainSeconds = out.DrainSeconds
-	res.IntentsPerSec = float64(n) / out.DrainSeconds
-	res.CPUPer100k = out.CPUSeconds / float64(n) * 100_000
-	res.PeakRSSMB = float64(out.PeakRSS) / (1 << 20)
-	where := "a process of its own (the bench re-executed itself)"
-	if !out.Isolated {
-		where = "this process, high-water mark restarted before the server started"
-	}
-	res.PeakRSSNote = fmt.Sprintf("worker and embedded NATS server in %s; the server alone after recovering the store: %.1f MB; peak Go heap in use %.1f MB",
-		where, float64(out.ServerRSS)/(1<<20), float64(out.PeakHeap)/(1<<20))
-	res.Notes = res.PeakRSSNote
-	return res, nil
+	return out, nil
 }
 
 // drainInChild runs drainBacklog in a fresh copy of this binary, so that
@@ -145,13 +194,7 @@ func childMain(stdin io.Reader, stdout, stderr io.Writer) int {
 	if spec.Verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	stopProfile, err := startCPUProfile(spec.CPUProfile)
-	if err != nil {
-		fmt.Fprintln(stderr, "purge-bench child:", err)
-		return 1
-	}
 	out, err := drainBacklog(context.Background(), spec, log)
-	stopProfile()
 	if err != nil {
 		fmt.Fprintln(stderr, "purge-bench child:", err)
 		return 1
@@ -162,16 +205,22 @@ func childMain(stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// drainBacklog starts an embedded JetStream server on the store and a
-// worker, as the daemon does with nats.url "embedded", and drains it.
+// drainBacklog runs a worker, as the daemon does, until the stream is
+// empty: with an embedded JetStream server on spec.Store (nats.url
+// "embedded"), or connected to spec.NATSURL.
 func drainBacklog(ctx context.Context, spec backlogSpec, log *slog.Logger) (backlogOutcome, error) {
-	out := backlogOutcome{ResetPeak: resetPeakRSS()}
-	ns, err := natsconn.StartEmbedded("127.0.0.1:0", spec.Store, nil)
-	if err != nil {
-		return out, err
+	resetPeakRSS()
+	var out backlogOutcome
+	url := spec.NATSURL
+	if url == "" {
+		ns, err := natsconn.StartEmbedded("127.0.0.1:0", spec.Store, nil)
+		if err != nil {
+			return out, err
+		}
+		defer ns.Shutdown()
+		url = ns.ClientURL()
 	}
-	defer ns.Shutdown()
-	nc, err := nats.Connect(ns.ClientURL(), nats.Name("purge-bench-monitor"))
+	nc, err := nats.Connect(url, nats.Name("purge-bench-monitor"))
 	if err != nil {
 		return out, err
 	}
@@ -186,13 +235,21 @@ func drainBacklog(ctx context.Context, spec backlogSpec, log *slog.Logger) (back
 	}
 	out.ServerRSS = peakRSS()
 
-	heap := sampleHeap()
-	cpu0 := cpuTime()
-	run, err := startWorker(ns.ClientURL(), cfg)
+	stopProfile, err := startCPUProfile(spec.CPUProfile)
 	if err != nil {
 		return out, err
 	}
+	heap := sampleHeap(spec.MemProfile)
+	cpu0 := cpuTime()
+	run, err := startWorker(url, cfg)
+	if err != nil {
+		stopProfile()
+		heap()
+		return out, err
+	}
 	end, err := waitEmpty(ctx, js, cfg.Stream, spec.Timeout)
+	stopProfile()
+	out.PeakHeap = heap()
 	if err != nil {
 		_ = run.stop()
 		return out, err
@@ -200,7 +257,6 @@ func drainBacklog(ctx context.Context, spec backlogSpec, log *slog.Logger) (back
 	out.DrainSeconds = end.Sub(run.started).Seconds()
 	out.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	out.PeakRSS = peakRSS()
-	out.PeakHeap = heap()
 	err = run.stop()
 	out.Acked = run.acked()
 	if err != nil {
@@ -209,4 +265,42 @@ func drainBacklog(ctx context.Context, spec backlogSpec, log *slog.Logger) (back
 	out.ResidualMsgs, _ = streamMsgs(ctx, js, cfg.Stream)
 	out.DLQ, _ = streamMsgs(ctx, js, cfg.DLQStream)
 	return out, nil
+}
+
+// copyDir copies the regular files of a directory tree.
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return copyFile(path, to)
+	})
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

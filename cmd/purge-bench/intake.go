@@ -12,8 +12,13 @@ import (
 
 // intakeRounds is how many times each side of the intake comparison runs;
 // the best of each is reported, since on a 2-core machine one run can lose
-// a core to anything else.
-const intakeRounds = 2
+// a core to anything else. A small run (a smoke) runs once.
+func intakeRounds(n int) int {
+	if n < 10_000 {
+		return 1
+	}
+	return 2
+}
 
 // runIntake compares the worker's intake with a bare JetStream
 // consume-and-ack loop over the same number of messages, on the same
@@ -24,14 +29,14 @@ func runIntake(ctx context.Context, s settings) (result, error) {
 	plan := s.planOr("pro")
 	n := s.n(200_000, 100)
 	var best result
-	raw, rawCPU := time.Duration(0), time.Duration(0)
-	for range intakeRounds {
-		d, cpu, err := rawRound(ctx, s, plan, n)
+	var raw rawResult
+	for range intakeRounds(n) {
+		rr, err := rawRound(ctx, s, plan, n)
 		if err != nil {
 			return result{}, fmt.Errorf("raw consume-and-ack: %w", err)
 		}
-		if raw == 0 || d < raw {
-			raw, rawCPU = d, cpu
+		if raw.drain == 0 || rr.drain < raw.drain {
+			raw = rr
 		}
 		res, err := workerRound(ctx, s, plan, n)
 		if err != nil {
@@ -41,17 +46,22 @@ func runIntake(ctx context.Context, s settings) (result, error) {
 			best = res
 		}
 	}
-	best.RawSeconds = raw.Seconds()
-	best.RawPerSec = float64(n) / raw.Seconds()
+	best.RawSeconds = raw.drain.Seconds()
+	best.RawPerSec = float64(n) / raw.drain.Seconds()
 	best.IntakeRatio = best.IntentsPerSec / best.RawPerSec
-	best.Notes = fmt.Sprintf("raw loop used %.2f CPU s/100k; the worker's drain ends at its last ack, so it includes up to one window of waiting for partial chunks",
-		rawCPU.Seconds()/float64(n)*100_000)
+	best.RawPulledSeconds = raw.pulled.Seconds()
+	if best.PulledSeconds > 0 {
+		best.PullRatio = raw.pulled.Seconds() / best.PulledSeconds
+	}
+	best.Notes = fmt.Sprintf("raw loop used %.2f CPU s/100k; the worker's drain ends at its last ack, so it includes up to one window "+
+		"of waiting for partial chunks after the last message is in (pulled_s, pull_ratio: to the last delivery instead)",
+		raw.cpu.Seconds()/float64(n)*100_000)
 	return best, nil
 }
 
 // workerRound measures the worker draining n waiting intents.
 func workerRound(ctx context.Context, s settings, plan string, n int) (result, error) {
-	r, err := newRig(ctx, rigOptions{plan: plan, unlimited: true, window: s.window, log: s.log})
+	r, err := newRig(ctx, s.rigFor("intake", plan, true))
 	if err != nil {
 		return result{}, err
 	}
@@ -60,12 +70,15 @@ func workerRound(ctx context.Context, s settings, plan string, n int) (result, e
 	if err != nil {
 		return result{}, err
 	}
+	r.watchIntake = true
 	m, err := r.drain(ctx, s.timeout)
 	if err != nil {
 		return result{}, err
 	}
 	s.unlimited = true
-	return r.result("intake", plan, s, t, m), nil
+	res := r.result("intake", plan, s, t, m)
+	res.PulledSeconds = m.delivered.Sub(m.started).Seconds()
+	return res, nil
 }
 
 // publishCMS publishes n CMS intents without remembering them, and
@@ -83,44 +96,60 @@ func (r *rig) publishCMS(ctx context.Context, seed uint64, n int) (*tally, error
 	return t, r.flush(ctx)
 }
 
+// rawResult is what one raw round measured.
+type rawResult struct {
+	drain  time.Duration // to stream empty
+	pulled time.Duration // to the last delivery
+	cpu    time.Duration
+}
+
 // rawRound measures a consume-and-ack loop draining n waiting intents: the
 // same pull options the worker uses (a Messages iterator with a
 // 1,000-message prefetch) and one Ack per message, on its own connection.
-func rawRound(ctx context.Context, s settings, plan string, n int) (time.Duration, time.Duration, error) {
-	r, err := newRig(ctx, rigOptions{plan: plan, unlimited: true, window: s.window, log: s.log})
+func rawRound(ctx context.Context, s settings, plan string, n int) (rawResult, error) {
+	r, err := newRig(ctx, s.rigFor("intake-raw", plan, true))
 	if err != nil {
-		return 0, 0, err
+		return rawResult{}, err
 	}
 	defer r.close()
 	if _, err := r.publishCMS(ctx, 7, n); err != nil {
-		return 0, 0, err
+		return rawResult{}, err
 	}
 	nc, err := nats.Connect(r.ns.ClientURL(), nats.Name("purge-bench-raw"))
 	if err != nil {
-		return 0, 0, err
+		return rawResult{}, err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return 0, 0, err
+		return rawResult{}, err
 	}
 	cons, err := js.Consumer(ctx, r.cfg.Stream, r.cfg.Consumer)
 	if err != nil {
-		return 0, 0, err
+		return rawResult{}, err
+	}
+	if err := r.startProfile(); err != nil {
+		return rawResult{}, err
 	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	errc := make(chan error, 1)
 	go func() { errc <- consumeAndAck(cons, n) }()
+	delivered := watchDelivered(ctx, r.js, r.cfg.Stream, r.cfg.Consumer, s.timeout)
 	end, err := waitEmpty(ctx, r.js, r.cfg.Stream, s.timeout)
 	if err != nil {
-		return 0, 0, err
+		return rawResult{}, err
 	}
 	cpu := cpuTime() - cpu0
-	if err := <-errc; err != nil {
-		return 0, 0, err
+	r.stopProfile()
+	pulled, err := delivered()
+	if err != nil {
+		return rawResult{}, err
 	}
-	return end.Sub(start), cpu, nil
+	if err := <-errc; err != nil {
+		return rawResult{}, err
+	}
+	return rawResult{drain: end.Sub(start), pulled: pulled.Sub(start), cpu: cpu}, nil
 }
 
 // consumeAndAck is the baseline: pull, ack, nothing else.

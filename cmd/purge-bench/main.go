@@ -46,10 +46,52 @@ func main() {
 // exit code: 0 when every scenario ran (missed targets are reported, not
 // failed), 1 when one could not run, 2 for bad flags.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s, out, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	scs, err := pick(out.list)
+	if err != nil {
+		fmt.Fprintln(stderr, "purge-bench:", err)
+		return 2
+	}
+	rep, err := bench(ctx, s, scs)
+	if err != nil {
+		fmt.Fprintln(stderr, "purge-bench:", err)
+		return 1
+	}
+	rep.Command = commandLine(args)
+	table := stdout
+	if out.json == "-" {
+		table = stderr
+	}
+	printTable(table, rep)
+	if out.json != "" {
+		if err := writeJSON(out.json, stdout, rep); err != nil {
+			fmt.Fprintln(stderr, "purge-bench: -json:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// output is what the flags say to run and where to write it.
+type output struct {
+	list string // -scenario
+	json string // -json
+}
+
+// parseFlags reads the command line. Errors have been printed to stderr.
+func parseFlags(args []string, stderr io.Writer) (settings, output, error) {
 	fs := flag.NewFlagSet("purge-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	list := fs.String("scenario", "all", "scenarios to run: all, or a comma list of "+scenarioNames())
-	s := settings{stderr: stderr}
+	var out output
+	fs.StringVar(&out.list, "scenario", "all", "scenarios to run: all, or a comma list of "+scenarioNames())
+	fs.StringVar(&out.json, "json", "", "also write the results as JSON to this file (- for stdout)")
+	s := settings{stderr: stderr, log: slog.New(slog.DiscardHandler)}
 	fs.Float64Var(&s.scale, "scale", 1, "multiply every scenario's size (intents, duration) by this")
 	fs.StringVar(&s.plan, "plan", "", "Cloudflare plan for cftest and the worker: "+strings.Join(cfclient.Plans, ", ")+
 		" (default: each scenario's own; free-backlog is always free)")
@@ -57,55 +99,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&s.window, "window", time.Second, "the worker's batch.window")
 	fs.Float64Var(&s.rate, "rate", 2000, "steady: intents per second")
 	fs.DurationVar(&s.steadyFor, "for", 20*time.Second, "steady: how long to publish, before -scale")
-	fs.BoolVar(&s.isolate, "isolate", true, "backlog: drain in a child process so that its peak RSS is the daemon's own")
+	fs.BoolVar(&s.isolate, "isolate", true, "backlog: drain in a child process so that its peak RSS is its own")
 	fs.DurationVar(&s.timeout, "timeout", 15*time.Minute, "longest a scenario may wait for the stream to drain")
-	jsonOut := fs.String("json", "", "also write the results as JSON to this file (- for stdout)")
-	fs.StringVar(&s.profile, "cpuprofile", "", "write a CPU profile of the run to this file (backlog's child writes FILE.backlog)")
+	fs.StringVar(&s.profile, "cpuprofile", "", "write a CPU profile of each scenario's measured phase (the drain) to FILE.<scenario>")
 	fs.StringVar(&s.callsOut, "calls", "", "append every call cftest received to this CSV file (scenario, ms after the worker started, zone, endpoint, type, keys, outcome)")
+	fs.StringVar(&s.memProfile, "memprofile", "", "backlog: write a heap profile of the draining process near its peak to this file")
 	verbose := fs.Bool("v", false, "log the worker's debug output to stderr")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return s, out, err
 	}
 	if err := s.check(fs.NArg()); err != nil {
 		fmt.Fprintln(stderr, "purge-bench:", err)
-		return 2
+		return s, out, err
 	}
-	scs, err := pick(*list)
-	if err != nil {
-		fmt.Fprintln(stderr, "purge-bench:", err)
-		return 2
-	}
-	s.log = slog.New(slog.DiscardHandler)
 	if *verbose {
 		s.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	stopProfile, err := startCPUProfile(s.profile)
-	if err != nil {
-		fmt.Fprintln(stderr, "purge-bench:", err)
-		return 1
-	}
-	rep, err := bench(ctx, s, scs)
-	stopProfile()
-	if err != nil {
-		fmt.Fprintln(stderr, "purge-bench:", err)
-		return 1
-	}
-	rep.Command = commandLine(args)
-	table := stdout
-	if *jsonOut == "-" {
-		table = stderr
-	}
-	printTable(table, rep)
-	if *jsonOut != "" {
-		if err := writeJSON(*jsonOut, rep); err != nil {
-			fmt.Fprintln(stderr, "purge-bench: -json:", err)
-			return 1
-		}
-	}
-	return 0
+	return s, out, nil
 }
 
 // check validates the settings from the flags.
@@ -135,13 +145,17 @@ func bench(ctx context.Context, s settings, scs []scenario) (report, error) {
 	rep := report{Machine: describeMachine(), Started: time.Now().UTC(), Scale: s.scale, WindowMS: s.window.Milliseconds()}
 	for _, sc := range scs {
 		fmt.Fprintf(s.stderr, "%s: %s\n", sc.name, sc.about)
-		start := time.Now()
+		start, load := time.Now(), loadAverage()
+		stalls := watchStalls()
 		res, err := sc.run(ctx, s)
+		stall := stalls()
 		if err != nil {
 			return rep, fmt.Errorf("scenario %s: %w", sc.name, err)
 		}
-		fmt.Fprintf(s.stderr, "%s: %d intents, %d calls (bound %d), drained in %.2fs; took %s\n",
-			sc.name, res.Intents, res.Calls, res.Bound, res.DrainSeconds, time.Since(start).Round(time.Millisecond))
+		res.LoadStart, res.LoadEnd, res.MaxStallMS = load, loadAverage(), ms(stall)
+		fmt.Fprintf(s.stderr, "%s: %d intents, %d calls (bound %d), drained in %.2fs; took %s; load %.2f -> %.2f, worst stall %.0fms\n",
+			sc.name, res.Intents, res.Calls, res.Bound, res.DrainSeconds, time.Since(start).Round(time.Millisecond),
+			res.LoadStart, res.LoadEnd, res.MaxStallMS)
 		rep.Results = append(rep.Results, res)
 	}
 	rep.Targets = targets(rep.Results)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,6 +40,10 @@ type rig struct {
 	pubErr atomic.Int64    // async publishes the stream refused
 
 	run *running // the worker, while it runs
+
+	profile     string
+	stopProfile func() // ends the measured phase's CPU profile
+	watchIntake bool   // drain also notes when every message was delivered
 }
 
 // rigOptions say how to build a rig.
@@ -49,6 +52,7 @@ type rigOptions struct {
 	unlimited bool
 	window    time.Duration
 	log       *slog.Logger
+	profile   string // CPU profile of the measured phase, if set
 }
 
 func newRig(ctx context.Context, o rigOptions) (r *rig, err error) {
@@ -56,7 +60,7 @@ func newRig(ctx context.Context, o rigOptions) (r *rig, err error) {
 	if !ok {
 		return nil, fmt.Errorf("plan %q: want one of %v", o.plan, cfclient.Plans)
 	}
-	r = &rig{plan: limits}
+	r = &rig{plan: limits, profile: o.profile, stopProfile: func() {}}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -71,15 +75,7 @@ func newRig(ctx context.Context, o rigOptions) (r *rig, err error) {
 	if err = r.connect(r.ns.ClientURL()); err != nil {
 		return nil, err
 	}
-	var cfOpts []cftest.Option
-	if o.unlimited {
-		cfOpts = append(cfOpts, cftest.WithUnlimited())
-	}
-	r.cf = cftest.NewServer(cfOpts...)
-	acct := r.cf.AddAccount(benchAccount, o.plan, benchToken)
-	for _, z := range benchZones {
-		r.cf.AddZone(z.ID, z.Name, acct)
-	}
+	r.cf = newCloud(o.plan, o.unlimited)
 	r.cfg = workerConfig(r.cf.URL, workerLimits(limits, o.unlimited), o.window, o.log)
 	if r.zones, err = intentZones(); err != nil {
 		return nil, err
@@ -90,6 +86,20 @@ func newRig(ctx context.Context, o rigOptions) (r *rig, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// newCloud starts cftest with the bench account on plan and its zones.
+func newCloud(plan string, unlimited bool) *cftest.Server {
+	var opts []cftest.Option
+	if unlimited {
+		opts = append(opts, cftest.WithUnlimited())
+	}
+	cf := cftest.NewServer(opts...)
+	acct := cf.AddAccount(benchAccount, plan, benchToken)
+	for _, z := range benchZones {
+		cf.AddZone(z.ID, z.Name, acct)
+	}
+	return cf
 }
 
 // connect opens the publisher's connection.
@@ -173,47 +183,9 @@ func (r *rig) flush(ctx context.Context) error {
 	return nil
 }
 
-// streamMsgs returns how many messages a stream holds. On the work-queue
-// intent stream that is how many intents are not yet acked or terminated.
-func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.Msgs, nil
-}
-
-// waitEmpty polls the intent stream until it is empty, and returns when it
-// first saw it empty. Polling costs the server one request per pollEvery,
-// the same for the worker and the raw baseline.
-func waitEmpty(ctx context.Context, js jetstream.JetStream, stream string, timeout time.Duration) (time.Time, error) {
-	const pollEvery = 5 * time.Millisecond
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
-		n, err := streamMsgs(ctx, js, stream)
-		if err == nil && n == 0 {
-			return time.Now(), nil
-		}
-		select {
-		case <-ctx.Done():
-			if err == nil {
-				err = fmt.Errorf("%d intents still in stream %s", n, stream)
-			}
-			return time.Time{}, fmt.Errorf("not drained within %s: %w", timeout, err)
-		case <-tick.C:
-		}
-	}
-}
-
 // close stops everything the rig started and removes its store.
 func (r *rig) close() {
+	r.stopProfile()
 	if r.run != nil {
 		_ = r.run.stop()
 	}
@@ -242,19 +214,4 @@ func (r *rig) shutdownNATS() {
 		r.ns.Shutdown()
 		r.ns = nil
 	}
-}
-
-var errNotEmpty = errors.New("dead-letter stream is not empty")
-
-// checkDLQ fails if any intent was dead-lettered: every generated intent
-// is valid, so one there is a bug.
-func checkDLQ(ctx context.Context, js jetstream.JetStream, cfg worker.Config) error {
-	n, err := streamMsgs(ctx, js, cfg.DLQStream)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		return fmt.Errorf("%w: %d intents", errNotEmpty, n)
-	}
-	return nil
 }

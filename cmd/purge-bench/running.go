@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/purge-worker/purge-worker/internal/natsconn"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -24,13 +24,14 @@ type running struct {
 	done    chan error
 }
 
-// startWorker connects to url and runs a worker with cfg until stop.
+// startWorker connects to url and runs a worker with cfg until stop, as
+// the daemon (internal/daemon) connects and runs it.
 func startWorker(url string, cfg worker.Config) (*running, error) {
-	nc, err := nats.Connect(url, nats.Name("purge-bench-worker"), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(natsconn.Options{Servers: []string{url}, Name: "purge-bench-worker"})
 	if err != nil {
-		return nil, fmt.Errorf("connect worker: %w", err)
+		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(10*time.Second))
 	if err != nil {
 		nc.Close()
 		return nil, err

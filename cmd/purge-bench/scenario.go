@@ -13,23 +13,34 @@ import (
 
 // settings are the flags every scenario reads.
 type settings struct {
-	scale     float64
-	plan      string // "" : each scenario's own
-	unlimited bool
-	window    time.Duration
-	rate      float64       // steady: intents per second
-	steadyFor time.Duration // steady: how long, before scaling
-	isolate   bool          // backlog: drain in a child process
-	timeout   time.Duration // longest any one wait may take
-	profile   string        // -cpuprofile, passed on to a child
-	callsOut  string        // -calls: CSV of every call
-	log       *slog.Logger
-	stderr    io.Writer
+	scale      float64
+	plan       string // "" : each scenario's own
+	unlimited  bool
+	window     time.Duration
+	rate       float64       // steady: intents per second
+	steadyFor  time.Duration // steady: how long, before scaling
+	isolate    bool          // backlog: drain in a child process
+	timeout    time.Duration // longest any one wait may take
+	profile    string        // -cpuprofile, passed on to a child
+	callsOut   string        // -calls: CSV of every call
+	memProfile string        // -memprofile: backlog's heap near its peak
+	log        *slog.Logger
+	stderr     io.Writer
 }
 
 // n scales a count, keeping at least min.
 func (s settings) n(base, least int) int {
 	return max(least, int(math.Round(float64(base)*s.scale)))
+}
+
+// rigFor returns the options of a scenario's rig; with -cpuprofile P its
+// drain is profiled to P.name.
+func (s settings) rigFor(name, plan string, unlimited bool) rigOptions {
+	o := rigOptions{plan: plan, unlimited: unlimited, window: s.window, log: s.log}
+	if s.profile != "" {
+		o.profile = s.profile + "." + name
+	}
+	return o
 }
 
 // planOr returns the -plan flag, or def when it was not given.

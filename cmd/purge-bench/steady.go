@@ -13,7 +13,7 @@ import (
 // smaller plans, not the worker, would set the latency.
 func runSteady(ctx context.Context, s settings) (result, error) {
 	plan := s.planOr("enterprise")
-	r, err := newRig(ctx, rigOptions{plan: plan, unlimited: s.unlimited, window: s.window, log: s.log})
+	r, err := newRig(ctx, s.rigFor("steady", plan, s.unlimited))
 	if err != nil {
 		return result{}, err
 	}
@@ -21,37 +21,11 @@ func runSteady(ctx context.Context, s settings) (result, error) {
 	if err := r.startIdle(ctx, s.timeout); err != nil {
 		return result{}, err
 	}
-	g := newCMSGen(5, 5000, 2000, 0.10, len(benchZones))
-	arrivals := rand.New(rand.NewPCG(5, 0xa77))
-	span := time.Duration(float64(s.steadyFor) * s.scale)
 	t := newTally(r.plan)
-	var recs []sent
 	cpu0 := cpuTime()
 	start := time.Now()
-	next := start
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for i := 0; ; i++ {
-		next = next.Add(time.Duration(arrivals.ExpFloat64() / s.rate * float64(time.Second)))
-		if next.Sub(start) > span && i > 0 {
-			break
-		}
-		if d := time.Until(next); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return result{}, ctx.Err()
-			}
-		}
-		sn, err := r.publish(g.next(i))
-		if err != nil {
-			return result{}, err
-		}
-		t.add(sn.parts)
-		recs = append(recs, sn)
-	}
-	if err := r.flush(ctx); err != nil {
+	recs, err := r.publishPoisson(ctx, s.rate, time.Duration(float64(s.steadyFor)*s.scale), t)
+	if err != nil {
 		return result{}, err
 	}
 	pubSecs := time.Since(start).Seconds()
@@ -73,12 +47,47 @@ func runSteady(ctx context.Context, s settings) (result, error) {
 	return res, nil
 }
 
+// publishPoisson publishes CMS intents with exponentially distributed gaps
+// averaging 1/rate for span, at least one, and waits for the stream to
+// store them. A publish that falls behind its schedule goes at once, so
+// the offered rate holds even if one publish was slow.
+func (r *rig) publishPoisson(ctx context.Context, rate float64, span time.Duration, t *tally) ([]sent, error) {
+	g := newCMSGen(5, 5000, 2000, 0.10, len(benchZones))
+	gaps := rand.New(rand.NewPCG(5, 0xa77))
+	var recs []sent
+	start := time.Now()
+	next := start
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := 0; ; i++ {
+		next = next.Add(time.Duration(gaps.ExpFloat64() / rate * float64(time.Second)))
+		if next.Sub(start) > span && i > 0 {
+			break
+		}
+		if d := time.Until(next); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		sn, err := r.publish(g.next(i))
+		if err != nil {
+			return nil, err
+		}
+		t.add(sn.parts)
+		recs = append(recs, sn)
+	}
+	return recs, r.flush(ctx)
+}
+
 // runIdle publishes lone one-URL intents, each once the previous one is
 // acked and the worker has been idle for half a window, and measures how
 // soon each one's call is issued.
 func runIdle(ctx context.Context, s settings) (result, error) {
 	plan := s.planOr("pro")
-	r, err := newRig(ctx, rigOptions{plan: plan, unlimited: s.unlimited, window: s.window, log: s.log})
+	r, err := newRig(ctx, s.rigFor("idle", plan, s.unlimited))
 	if err != nil {
 		return result{}, err
 	}
@@ -121,7 +130,6 @@ func runIdle(ctx context.Context, s settings) (result, error) {
 		return result{}, err
 	}
 	res := r.result("idle", plan, s, t, m)
-	res.Burst = false
 	res.Notes = "drain_s and intents/s include the pauses between intents"
 	lat, uncovered := latencies(indexCalls(m.calls), recs, time.Time{})
 	res.setLatency(lat)
@@ -134,6 +142,9 @@ func runIdle(ctx context.Context, s settings) (result, error) {
 // rather than one still starting.
 func (r *rig) startIdle(ctx context.Context, timeout time.Duration) error {
 	resetPeakRSS()
+	if err := r.startProfile(); err != nil {
+		return err
+	}
 	run, err := startWorker(r.ns.ClientURL(), r.cfg)
 	if err != nil {
 		return err
