@@ -6,36 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// syncBuffer collects a subprocess's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is testutil.SyncBuffer, under the name this package's tests use.
+type syncBuffer = testutil.SyncBuffer
 
 // cleanEnv is the test's environment without the variables the binaries
 // read, so that the developer's shell cannot change what a test sees.
@@ -174,18 +158,7 @@ func ctl(t *testing.T, stdin string, args ...string) string {
 	return r.stdout
 }
 
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago;
-// the binaries bind their addresses themselves.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // eventually polls cond until it holds or timeout passes. It waits for an
 // outcome and never asserts how long the outcome took.

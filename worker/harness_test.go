@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"log/slog"
 	"os"
 	"sync"
@@ -114,20 +115,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 func startNATS(t *testing.T, dir string, port int) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir,
-		NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
+	return testutil.StartJetStream(t, dir, port)
 }
 
 // start runs a new Worker until stop.

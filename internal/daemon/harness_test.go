@@ -1,16 +1,14 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,37 +34,10 @@ const (
 	zoneOrg = "1b2c3d4e5f60718293a4b5c6d7e8f901"
 )
 
-// syncBuffer is a bytes.Buffer safe for the daemon's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// syncBuffer is testutil.SyncBuffer, under the name this package's tests use.
+type syncBuffer = testutil.SyncBuffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment
-// ago: Run binds its addresses itself, so the test cannot hand it a
-// listener.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // stack is a cftest fake of Cloudflare and a config that points the daemon
 // at it, with an embedded JetStream server.
