@@ -7,6 +7,7 @@ import (
 	"github.com/purge-worker/purge-worker/internal/testutil"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,32 +336,18 @@ func callKeys(c cftest.Call) []intent.Key {
 			k = fileKey(s)
 		}
 		if kind == intent.KindTag {
-			k.Value = lower(s)
+			k.Value = strings.ToLower(s)
 		}
 		out = append(out, k)
 	}
 	return out
 }
 
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
-}
-
 // fileKey parses cftest's record of a files entry: the URL, then the
 // canonical headers if any (cftest appends them after a space).
 func fileKey(s string) intent.Key {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return intent.Key{Kind: intent.KindFile, Value: s[:i], Headers: s[i+1:]}
-		}
-	}
-	return intent.Key{Kind: intent.KindFile, Value: s}
+	url, headers, _ := strings.Cut(s, " ")
+	return intent.Key{Kind: intent.KindFile, Value: url, Headers: headers}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -368,15 +355,6 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(fmt.Sprint(err))
-	}
-	return v
-}
-
-func cfclientPlan(name string) (cfclient.Limits, bool) { return cfclient.PlanLimits(name) }
-
-func must2[T any](v T, ok bool) T {
-	if !ok {
-		panic("not ok")
 	}
 	return v
 }

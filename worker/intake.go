@@ -186,12 +186,12 @@ func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part
 // countCoalesced moves the batcher's cumulative counters into the metrics.
 // Callers hold w.mu.
 func (w *Worker) countCoalesced() {
-	s := w.batch.Stats()
-	if d := s.Duplicates - w.counted.Duplicates; d > 0 {
+	dups, covered := w.batch.Coalesced()
+	if d := dups - w.counted.dups; d > 0 {
 		w.metrics.coalesced.WithLabelValues("duplicate").Add(float64(d))
 	}
-	if d := s.Covered - w.counted.Covered; d > 0 {
+	if d := covered - w.counted.covered; d > 0 {
 		w.metrics.coalesced.WithLabelValues("covered").Add(float64(d))
 	}
-	w.counted = s
+	w.counted.dups, w.counted.covered = dups, covered
 }

@@ -108,7 +108,7 @@ func TestIntentDuringInFlightCallGetsItsOwnCall(t *testing.T) {
 // as the worker, refuses no call for rate even when the work needs far more
 // calls than the burst allows.
 func TestRateLimitsAreNeverExceeded(t *testing.T) {
-	l := must2(cfclientPlan("free"))
+	l := planLimits(t, "free")
 	l.MaxKeysPerRequest = 1 // every tag needs its own flex call
 	l.FlexPerSecond = 5
 	l.FlexBurst = 3

@@ -40,7 +40,7 @@ type Worker struct {
 	nextH batcher.Handle
 	// counted remembers the batcher's cumulative coalescing counters
 	// already added to the metrics.
-	counted batcher.Stats
+	counted struct{ dups, covered uint64 }
 
 	lastWake time.Time // intake only: when it last woke the senders
 	// lateWake wakes the senders at the end of the window that began at
