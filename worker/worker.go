@@ -98,6 +98,10 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
+// Zones is the routing table the worker validates intents against, for
+// callers (the HTTP ingest) that must validate the same way.
+func (w *Worker) Zones() *intent.Zones { return w.zones }
+
 func (w *Worker) maxKeys(zoneID string, k intent.Kind) int {
 	a := w.byZone[zoneID]
 	if a == nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/config"
 	"github.com/purge-worker/purge-worker/httpapi"
-	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/internal/natsconn"
 	"github.com/purge-worker/purge-worker/worker"
 )
@@ -63,13 +62,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	zones, err := intent.NewZones(intentZones(cfg))
-	if err != nil {
-		return fmt.Errorf("cloudflare.zones: %w", err)
-	}
 	srv := httpapi.New(httpapi.Config{
 		Tokens:     revealAll(cfg.HTTP.IngestTokens),
-		Zones:      zones,
+		Zones:      w.Zones(),
 		Publisher:  js,
 		Ready:      w.Ready,
 		Gatherer:   reg,
@@ -196,14 +191,6 @@ func auth(a config.Account) cfclient.Auth {
 		return cfclient.Auth{Token: t}
 	}
 	return cfclient.Auth{Email: a.APIEmail, Key: a.APIKey.Reveal()}
-}
-
-func intentZones(cfg *config.Config) []intent.Zone {
-	out := make([]intent.Zone, len(cfg.Cloudflare.Zones))
-	for i, z := range cfg.Cloudflare.Zones {
-		out[i] = intent.Zone{ID: z.ID, Name: z.Name}
-	}
-	return out
 }
 
 func revealAll(ss []config.Secret) []string {
