@@ -17,8 +17,15 @@ type Filter struct {
 	// Files allows files chunks, which draw on the URL rate.
 	Files bool
 	// Force ignores windows and hands out whatever is pending (the
-	// shutdown flush).
+	// shutdown flush, or a worker holding as many messages as JetStream
+	// will give it).
 	Force bool
+	// Patient makes full groups wait for their window too. The worker sets
+	// it while the stream still holds messages for it: a full chunk sent
+	// now would miss the duplicates of its keys further down the backlog,
+	// and each of those would then cost a call of its own. The window still
+	// bounds every key's wait. Force overrides it.
+	Patient bool
 }
 
 // accepts reports whether f selects group g.
@@ -52,7 +59,8 @@ type chunk struct {
 // group first (as many pending keys as the current maximum for its zone and
 // kind; purge_everything is always full), otherwise the group whose oldest
 // pending key has waited Window or longer at now, oldest first, and
-// otherwise returns false. With f.Force every non-empty group is ready. A
+// otherwise returns false. With f.Patient a full group waits for its window
+// like any other; with f.Force every non-empty group is ready. A
 // chunk never mixes zones, modes or kinds; it takes the group's oldest keys,
 // up to the maximum. Keys covered by a key of the chunk ride along with it.
 func (b *Batcher) Next(now time.Time, f Filter) (Chunk, bool) {
@@ -86,7 +94,7 @@ func (b *Batcher) Due(f Filter) (time.Time, bool) {
 			continue
 		}
 		t := g.oldest()
-		if !f.Force && !b.full(g) {
+		if !f.Force && (f.Patient || !b.full(g)) {
 			t = t.Add(b.window)
 		}
 		if !found || t.Before(due) {
@@ -104,7 +112,7 @@ func (b *Batcher) pick(now time.Time, f Filter) *group {
 		if !f.accepts(g) {
 			continue
 		}
-		full := b.full(g)
+		full := !f.Patient && b.full(g)
 		if !full && !f.Force && now.Before(g.oldest().Add(b.window)) {
 			continue
 		}

@@ -76,6 +76,36 @@ func TestEverythingKeyIsNormalised(t *testing.T) {
 	}
 }
 
+// While the worker still has a backlog to pull, a full group waits for its
+// window like any other, so that duplicates further down the backlog join
+// it; Force still overrides.
+func TestPatientFullGroupWaitsForItsWindow(t *testing.T) {
+	b := newBatcher(2)
+	mustAdd(t, b, 1, t0, part(zoneA, file("https://h.com/a"), file("https://h.com/b")))
+	mustAdd(t, b, 2, t0.Add(10*time.Millisecond), part(zoneA, tag("t")))
+	patient := Filter{Flex: true, Files: true, Patient: true}
+	if due, ok := b.Due(patient); !ok || !due.Equal(t0.Add(time.Second)) {
+		t.Fatalf("Due(patient) = %v, %v, want t0+1s", due.Sub(t0), ok)
+	}
+	noNext(t, b, t0.Add(999*time.Millisecond), patient)
+	if due, _ := b.Due(anyChunk); !due.Equal(t0) {
+		t.Errorf("Due = %v, want t0: without Patient the full group is due", due.Sub(t0))
+	}
+	if _, ok := b.Next(t0, Filter{Flex: true, Files: true, Patient: true, Force: true}); !ok {
+		t.Error("Force did not override Patient")
+	}
+	// At the window, groups go oldest first: fullness no longer jumps
+	// the queue.
+	mustAdd(t, b, 3, t0.Add(20*time.Millisecond), part(zoneA, file("https://h.com/c"), file("https://h.com/d")))
+	now := t0.Add(2 * time.Second)
+	if c := mustNext(t, b, now, patient); c.Kind != intent.KindTag {
+		t.Errorf("chunk = %+v, want the older tag first", c)
+	}
+	if c := mustNext(t, b, now, patient); !slices.Equal(c.Keys, []intent.Key{file("https://h.com/c"), file("https://h.com/d")}) {
+		t.Errorf("chunk = %+v, want files c and d", c)
+	}
+}
+
 func TestForce(t *testing.T) {
 	b := newBatcher(100)
 	mustAdd(t, b, 1, t0, part(zoneA, tag("a")))

@@ -383,9 +383,10 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 				m.add(genParts(t))
 			case 4, 5:
 				f := Filter{
-					Flex:  rapid.IntRange(0, 3).Draw(t, "flex") > 0,
-					Files: rapid.IntRange(0, 3).Draw(t, "files") > 0,
-					Force: rapid.IntRange(0, 5).Draw(t, "force") == 0,
+					Flex:    rapid.IntRange(0, 3).Draw(t, "flex") > 0,
+					Files:   rapid.IntRange(0, 3).Draw(t, "files") > 0,
+					Force:   rapid.IntRange(0, 5).Draw(t, "force") == 0,
+					Patient: rapid.Bool().Draw(t, "patient"),
 				}
 				if rapid.Bool().Draw(t, "one zone") {
 					z := rapid.SampledFrom(propZones).Draw(t, "zone")

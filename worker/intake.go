@@ -115,7 +115,8 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.deadLetter(context.WithoutCancel(ctx), msg, "invalid", err.Error())
 		return
 	}
-	if w.add(msg, meta.Sequence.Stream, now, parts) {
+	fresh, held := w.add(msg, meta.Sequence.Stream, now, parts)
+	if fresh {
 		w.metrics.accepted.Inc()
 		for _, p := range parts {
 			for _, k := range p.Keys {
@@ -125,20 +126,26 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	} else {
 		w.metrics.redelivered.Inc()
 	}
-	w.wakeAfterIntake(now, meta.NumPending)
+	w.wakeAfterIntake(now, meta.NumPending, w.atCap(held))
 }
 
 // wakeAfterIntake wakes the senders once a burst is in. While the stream
 // still holds messages for us (a backlog, or a burst that arrived faster
-// than we pull), waking them would send a full chunk before the duplicates
-// of its keys further down the burst are seen, and those duplicates would
-// then need a call of their own (a call issued before a message was
-// received never counts for it). So the senders are woken when the last
-// pending message is in, and at least once a window meanwhile, so that a
-// backlog longer than max_ack_pending (whose tail JetStream holds back until
-// we ack) still flows. Windows are enforced by the senders' own timers.
-func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
-	if pending > 0 && now.Sub(w.lastWake) < w.cfg.Window {
+// than we pull), waking them would send a chunk before the duplicates of its
+// keys further down the burst are seen, and those duplicates would then need
+// a call of their own (a call issued before a message was received never
+// counts for it). So the senders are woken when the last pending message is
+// in, when we hold as many messages as JetStream will give us (capped), and
+// at least once a window meanwhile, so that a backlog still flows. Meanwhile
+// the senders are patient (see patient). Windows are enforced by the
+// senders' own timers.
+func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
+	if pending > 0 {
+		w.backlogSeen.Store(now.UnixNano())
+	} else {
+		w.backlogSeen.Store(0)
+	}
+	if pending > 0 && !capped && now.Sub(w.lastWake) < w.cfg.Window {
 		// A sender that looked before this message came and found
 		// nothing has no timer armed: make sure it looks again once the
 		// window is over, even if no further message arrives.
@@ -157,15 +164,33 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64) {
 	w.wakeAll()
 }
 
-// add registers a message with the batcher. A redelivery of a message we
-// still hold (its ack_wait ran out despite the keep-alive, e.g. across a
+// patient reports whether full chunks should wait for their window at now:
+// intake saw, less than a window ago, that the stream still holds messages
+// for us. Every key still goes within its window. Without a fresh message
+// for a window (the rest went to another replica, or JetStream holds them
+// back until we ack) there is nothing to wait for.
+func (w *Worker) patient(now time.Time) bool {
+	seen := w.backlogSeen.Load()
+	return seen != 0 && now.Sub(time.Unix(0, seen)) < w.cfg.Window
+}
+
+// atCap reports whether held messages have reached max_ack_pending: JetStream
+// delivers nothing more until we ack, so waiting for the rest of a backlog
+// is pointless and the senders flush what they have.
+func (w *Worker) atCap(held int) bool {
+	return w.cfg.MaxAckPending > 0 && held >= w.cfg.MaxAckPending
+}
+
+// add registers a message with the batcher and returns whether it was new
+// and how many messages are now held. A redelivery of a message we still
+// hold (its ack_wait ran out despite the keep-alive, e.g. across a
 // reconnect) only refreshes the message to settle; it is not purged twice.
-func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part) bool {
+func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part) (bool, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h, ok := w.bySeq[seq]; ok {
 		w.held[h].msg = msg
-		return false
+		return false, len(w.held)
 	}
 	w.nextH++
 	h := w.nextH
@@ -177,10 +202,10 @@ func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part
 		w.take(h)
 		_ = msg.Ack()
 		w.metrics.acks.WithLabelValues("ack").Inc()
-		return true
+		return true, len(w.held)
 	}
 	w.countCoalesced()
-	return true
+	return true, len(w.held)
 }
 
 // countCoalesced moves the batcher's cumulative counters into the metrics.

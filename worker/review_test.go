@@ -72,32 +72,34 @@ func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
 
 // Semantics 3: a zone's items wait at most batch.window. wakeAfterIntake
 // skips the wake-up while the stream reports more pending messages and the
-// last wake-up is less than a window old, trusting "the senders' own
-// timers" to enforce windows. But a sender only arms its timer when it
-// looks; if it last looked when nothing was pending (here: right after a
-// full chunk went and was acked), a key added without a wake-up is never
-// looked at again until some later message happens to wake it. Here the
-// trailing message is followed only by an invalid one (dead-lettered, no
-// wake-up); with several replicas or a full max_ack_pending, "more pending"
-// messages simply never reach this worker. The URL of the second intent is
-// then never purged and the message is held (kept alive) forever.
+// last wake-up is less than a window old, trusting the senders' own timers
+// to enforce windows; meanwhile a full chunk is held back (patient) so that
+// duplicates further down the backlog join it. The review found a trailing
+// key added without a wake-up after a sender had last looked with nothing
+// pending: it was never looked at again. Here the trailing message is
+// followed only by an invalid one (dead-lettered, no wake-up); with several
+// replicas or a full max_ack_pending, "more pending" messages simply never
+// reach this worker. Both the full chunk and the trailing key must still go
+// within their windows.
 func TestReviewTrailingIntentIsStrandedWithoutWake(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
 		u.w.dlq = u.dlq
 		ctx := context.Background()
+		start := time.Now()
 
 		var paths []string
 		for i := range 100 {
 			paths = append(paths, fmt.Sprintf("/full/%d", i))
 		}
-		// A full chunk arrives first: the wake-up sends it at once.
+		// A full chunk arrives first, while the stream reports two more
+		// messages: it waits for them.
 		full := jsMsg(t, urls("example.com", paths...), "", 1, 2)
 		u.w.receive(ctx, full)
 		synctest.Wait()
-		if acks, _, _ := full.settled(); acks != 1 {
-			t.Fatalf("full intent not acked at once (acks=%d)", acks)
+		if acks, _, _ := full.settled(); acks != 0 {
+			t.Fatalf("full intent acked before the rest of the backlog was in (acks=%d)", acks)
 		}
 		// 10ms later: one more intent (the stream says one more message
 		// is pending), then that message, which is invalid.
@@ -110,11 +112,19 @@ func TestReviewTrailingIntentIsStrandedWithoutWake(t *testing.T) {
 			t.Fatalf("invalid intent not dead-lettered (terms=%d)", terms)
 		}
 
-		time.Sleep(time.Minute)
+		time.Sleep(time.Until(start.Add(time.Second)))
+		synctest.Wait()
+		if acks, _, _ := full.settled(); acks != 1 {
+			t.Errorf("full intent not acked at its window (acks=%d)", acks)
+		}
+		time.Sleep(time.Until(start.Add(time.Second + 10*time.Millisecond)))
 		synctest.Wait()
 		if acks, _, _ := trailing.settled(); acks != 1 {
-			t.Errorf("trailing intent still not acked a minute later (window 1s); calls = %d",
+			t.Errorf("trailing intent not acked at its window (window 1s); calls = %d",
 				len(u.p.snapshot()))
+		}
+		if n := len(u.p.snapshot()); n != 2 {
+			t.Errorf("%d calls, want 2 (100 URLs, then the trailing one)", n)
 		}
 	})
 }

@@ -42,12 +42,14 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 			return -1 // a finishing call wakes us
 		}
 		flex, files := a.gate(now)
-		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files, Force: w.flushing.Load()}
+		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files}
 		w.mu.Lock()
+		f.Force = w.flushing.Load() || w.atCap(len(w.held))
+		f.Patient = !f.Force && w.patient(now)
 		c, ok := w.batch.Next(now, f)
 		wait := time.Duration(-1)
 		if !ok {
-			wait = w.nextWake(a, now, f.Force)
+			wait = w.nextWake(a, now, f)
 		} else if !a.take(now, c.Kind, len(c.Keys)) {
 			w.batch.Requeue(c.ID)
 			ok, wait = false, 10*time.Millisecond
@@ -71,10 +73,11 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 
 // nextWake returns when the account should look again: the earliest time a
 // chunk is due and its bucket can pay for it. Callers hold w.mu.
-func (w *Worker) nextWake(a *account, now time.Time, force bool) time.Duration {
+func (w *Worker) nextWake(a *account, now time.Time, f batcher.Filter) time.Duration {
 	var next time.Time
 	for _, flex := range []bool{true, false} {
-		due, ok := w.batch.Due(batcher.Filter{Zone: a.hasZone, Flex: flex, Files: !flex, Force: force})
+		f.Flex, f.Files = flex, !flex
+		due, ok := w.batch.Due(f)
 		if !ok {
 			continue
 		}
