@@ -30,6 +30,9 @@ func Decode(data []byte) (*Intent, error) {
 	if !utf8.Valid(data) {
 		return nil, fieldError("body", "not valid UTF-8")
 	}
+	if in, ok := decodeFast(data); ok {
+		return in, nil
+	}
 	d := newDecoder(data)
 	in := new(Intent)
 	if err := d.intent(in); err != nil {

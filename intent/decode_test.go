@@ -149,18 +149,22 @@ func TestDecodeTooManyItems(t *testing.T) {
 	}
 }
 
-// TestDecodeStopsAtItemLimit checks that refusing an oversized list costs
-// no more than decoding a list at the limit: Decode must stop reading, not
-// build the whole list and count it afterwards.
+// TestDecodeStopsAtItemLimit checks that refusing a huge list costs no more
+// than refusing a list one item over the limit: Decode must stop reading,
+// not build the whole list and count it afterwards.
 func TestDecodeStopsAtItemLimit(t *testing.T) {
-	atLimit := itemsBody(intent.MaxItems)
+	justOver := itemsBody(intent.MaxItems + 1)
 	huge := itemsBody(200_000) // 800 KB, under MaxBodySize
 	allocs := func(body []byte) float64 {
-		return testing.AllocsPerRun(5, func() { _, _ = intent.Decode(body) })
+		return testing.AllocsPerRun(5, func() {
+			if _, err := intent.Decode(body); err == nil {
+				t.Fatal("accepted")
+			}
+		})
 	}
-	a, h := allocs(atLimit), allocs(huge)
+	a, h := allocs(justOver), allocs(huge)
 	if h > a+50 {
-		t.Errorf("decoding 200000 items: %v allocations, %v for %d items; Decode does not stop at the limit", h, a, intent.MaxItems)
+		t.Errorf("refusing 200000 items: %v allocations, %v for %d items; Decode does not stop at the limit", h, a, intent.MaxItems+1)
 	}
 }
 
