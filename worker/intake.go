@@ -10,19 +10,22 @@ import (
 	"github.com/purge-worker/purge-worker/intent"
 )
 
-// prefetch is how many messages the client buffers ahead of the worker. It
-// is kept small: a buffered message's ack_wait is already running
-// (nats.go#1929) and our keep-alive does not reach it until intake has
-// taken it, so a deep buffer behind a slow stretch (a restart's backlog on
-// a loaded machine) is redelivered while we still hold its first copy; and
-// every replica shares max_ack_pending. 256 still amortises the pull
-// round trip over 128 messages.
-func (w *Worker) prefetch() int {
-	n := 256
-	if m := w.cfg.MaxAckPending; m > 0 && m/4 < n {
-		n = max(m/4, 1)
+// Prefetch is how many messages the worker asks the NATS client to buffer
+// ahead of it. A buffered message's ack_wait is already running
+// (nats.go#1929) and the keep-alive does not reach it until intake has
+// taken it, so the buffer must drain well within ack_wait even when intake
+// is slow (a restart's backlog on a loaded machine): it holds what intake
+// takes in ack_wait/30 at 1,000 messages a second (it takes tens of
+// thousands a second on 2 cores, see BENCHMARKS.md). That is 1,000 at the default ack_wait of
+// 30s, which amortises the pull round trip over 500 messages, and never
+// more; and a quarter of max_ack_pending at most, since every replica
+// shares it.
+func (c *Config) Prefetch() int {
+	n := int(min(c.AckWait.Seconds()*1000/30, 1000))
+	if m := c.MaxAckPending; m > 0 {
+		n = min(n, m/4)
 	}
-	return n
+	return max(n, 1)
 }
 
 // intake pulls messages until ctx is cancelled. It reopens the iterator
@@ -55,7 +58,7 @@ func (w *Worker) intake(ctx context.Context, cons jetstream.Consumer) error {
 
 // consume runs one Messages iterator until ctx is cancelled or it fails.
 func (w *Worker) consume(ctx context.Context, cons jetstream.Consumer) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(w.prefetch()),
+	it, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.Prefetch()),
 		jetstream.PullExpiry(10*time.Second))
 	if err != nil {
 		return err

@@ -104,3 +104,23 @@ func TestCoalescedMetrics(t *testing.T) {
 		t.Errorf("%d calls, want 2 (one files call, one hosts call)", got)
 	}
 }
+
+func TestPrefetchDrainsWellWithinAckWait(t *testing.T) {
+	for _, tc := range []struct {
+		ackWait time.Duration
+		maxAck  int
+		want    int
+	}{
+		{30 * time.Second, 20000, 1000}, // the defaults
+		{5 * time.Minute, 20000, 1000},  // never more
+		{5 * time.Second, 20000, 166},   // ack_wait/30 at 1,000 msgs/s
+		{30 * time.Second, 100, 25},     // a quarter of max_ack_pending
+		{30 * time.Second, 0, 1000},     // no max_ack_pending
+		{10 * time.Millisecond, 20000, 1},
+	} {
+		c := Config{AckWait: tc.ackWait, MaxAckPending: tc.maxAck}
+		if got := c.Prefetch(); got != tc.want {
+			t.Errorf("Prefetch(ack_wait %v, max_ack_pending %d) = %d, want %d", tc.ackWait, tc.maxAck, got, tc.want)
+		}
+	}
+}

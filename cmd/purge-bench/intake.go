@@ -104,8 +104,8 @@ type rawResult struct {
 }
 
 // rawRound measures a consume-and-ack loop draining n waiting intents: the
-// same pull options the worker uses (a Messages iterator with a
-// 1,000-message prefetch) and one Ack per message, on its own connection.
+// same pull options the worker uses (a Messages iterator with the
+// worker's prefetch) and one Ack per message, on its own connection.
 func rawRound(ctx context.Context, s settings, plan string, n int) (rawResult, error) {
 	r, err := newRig(ctx, s.rigFor("intake-raw", plan, true))
 	if err != nil {
@@ -134,7 +134,7 @@ func rawRound(ctx context.Context, s settings, plan string, n int) (rawResult, e
 	cpu0 := cpuTime()
 	start := time.Now()
 	errc := make(chan error, 1)
-	go func() { errc <- consumeAndAck(cons, n) }()
+	go func() { errc <- consumeAndAck(cons, n, r.cfg.Prefetch()) }()
 	delivered := watchDelivered(ctx, r.js, r.cfg.Stream, r.cfg.Consumer, s.timeout)
 	end, err := waitEmpty(ctx, r.js, r.cfg.Stream, s.timeout)
 	if err != nil {
@@ -153,8 +153,8 @@ func rawRound(ctx context.Context, s settings, plan string, n int) (rawResult, e
 }
 
 // consumeAndAck is the baseline: pull, ack, nothing else.
-func consumeAndAck(cons jetstream.Consumer, n int) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(10*time.Second))
+func consumeAndAck(cons jetstream.Consumer, n, prefetch int) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(prefetch), jetstream.PullExpiry(10*time.Second))
 	if err != nil {
 		return err
 	}
