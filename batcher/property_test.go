@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/purge-worker/purge-worker/intent"
 	"pgregory.net/rapid"
+
+	"github.com/purge-worker/purge-worker/intent"
 )
 
 // The property tests drive a Batcher with random intents over a small key

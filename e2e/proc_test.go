@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/purge-worker/purge-worker/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // syncBuffer is testutil.SyncBuffer, under the name this package's tests use.

@@ -3,7 +3,6 @@ package intent_test
 import (
 	"context"
 	"errors"
-	"github.com/purge-worker/purge-worker/internal/testutil"
 	"reflect"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // runJetStream starts an embedded JetStream server with the PURGE stream

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/purge-worker/purge-worker/internal/testutil"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // The zones every integration test uses, all in one account.
@@ -303,51 +302,13 @@ func coveredBy(calls []cftest.Call, zone string, mode intent.Mode, k intent.Key,
 		if c.ZoneID != zone || c.Endpoint != endpoint || c.At.Before(t) {
 			continue
 		}
-		for _, ck := range callKeys(c) {
+		for _, ck := range testutil.CallKeys(c) {
 			if ck == k || intent.Covers(ck, k) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// callKeys turns a recorded call back into keys.
-func callKeys(c cftest.Call) []intent.Key {
-	var kind intent.Kind
-	switch c.Kind {
-	case "files":
-		kind = intent.KindFile
-	case "tags":
-		kind = intent.KindTag
-	case "hosts":
-		kind = intent.KindHost
-	case "prefixes":
-		kind = intent.KindPrefix
-	case "purge_everything":
-		return []intent.Key{{Kind: intent.KindEverything}}
-	default:
-		return nil
-	}
-	out := make([]intent.Key, 0, len(c.Keys))
-	for _, s := range c.Keys {
-		k := intent.Key{Kind: kind, Value: s}
-		if kind == intent.KindFile {
-			k = fileKey(s)
-		}
-		if kind == intent.KindTag {
-			k.Value = strings.ToLower(s)
-		}
-		out = append(out, k)
-	}
-	return out
-}
-
-// fileKey parses cftest's record of a files entry: the URL, then the
-// canonical headers if any (cftest appends them after a space).
-func fileKey(s string) intent.Key {
-	url, headers, _ := strings.Cut(s, " ")
-	return intent.Key{Kind: intent.KindFile, Value: url, Headers: headers}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -110,12 +110,17 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.log.Warn("message_without_metadata", "subject", msg.Subject(), "err", err)
 		return
 	}
+	// Before the keys become visible to the senders: they must not take
+	// a full chunk as if nothing more were coming.
+	w.noteBacklog(now, meta.NumPending)
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
 		w.metrics.invalid.Inc()
 		// Intake's ctx ends when shutdown begins; a message already
 		// received is still dead-lettered.
 		w.deadLetter(context.WithoutCancel(ctx), msg, "invalid", err.Error())
+		// It may have been the last pending message of a burst.
+		w.wakeAfterIntake(now, meta.NumPending, false)
 		return
 	}
 	fresh, held := w.add(msg, meta.Sequence.Stream, now, parts)
@@ -143,11 +148,6 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 // the senders are patient (see patient). Windows are enforced by the
 // senders' own timers.
 func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
-	if pending > 0 {
-		w.backlogSeen.Store(now.UnixNano())
-	} else {
-		w.backlogSeen.Store(0)
-	}
 	if pending > 0 && !capped && now.Sub(w.lastWake) < w.cfg.Window {
 		// A sender that looked before this message came and found
 		// nothing has no timer armed: make sure it looks again once the
@@ -165,6 +165,15 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	}
 	w.lastWake = now
 	w.wakeAll()
+}
+
+// noteBacklog records whether the stream still holds messages for us.
+func (w *Worker) noteBacklog(now time.Time, pending uint64) {
+	if pending > 0 {
+		w.backlogSeen.Store(now.UnixNano())
+	} else {
+		w.backlogSeen.Store(0)
+	}
 }
 
 // patient reports whether full chunks should wait for their window at now:

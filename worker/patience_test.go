@@ -71,3 +71,34 @@ func TestHoldingMaxAckPendingFlushesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// A burst whose last message is invalid still ends the patience: the
+// dead-lettered message reports nothing more pending, and the full chunk
+// goes at once.
+func TestInvalidLastMessageEndsTheBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), time.Second)
+		defer u.stop()
+		ctx := context.Background()
+		var paths []string
+		for i := range 100 {
+			paths = append(paths, fmt.Sprintf("/p/%d", i))
+		}
+		full := jsMsg(t, urls("example.com", paths...), "", 1, 1)
+		u.w.receive(ctx, full)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 0 {
+			t.Fatalf("%d calls while the stream reports one more message", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+		invalid := jsMsg(t, nil, `{"zone":"example.com"}`, 2, 0)
+		u.w.receive(ctx, invalid)
+		synctest.Wait()
+		if _, _, terms := invalid.settled(); terms != 1 {
+			t.Fatalf("invalid intent not dead-lettered (terms=%d)", terms)
+		}
+		if acks, _, _ := full.settled(); acks != 1 {
+			t.Errorf("full intent not acked once the backlog was in (acks=%d)", acks)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // sent is one published intent, remembered to find the calls that covered
@@ -45,7 +46,7 @@ func indexCalls(calls []cftest.Call) callIndex {
 			cs = &callSpace{exact: map[intent.Key][]time.Time{}, hosts: map[string][]time.Time{}, prefixes: map[string][]time.Time{}}
 			idx[sp] = cs
 		}
-		for _, k := range callKeys(c) {
+		for _, k := range testutil.CallKeys(c) {
 			switch k.Kind {
 			case intent.KindEverything:
 				cs.everything = append(cs.everything, c.At)
@@ -147,40 +148,4 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	}
 	i := int(float64(len(d))*p/100+0.999999) - 1
 	return d[min(max(i, 0), len(d)-1)]
-}
-
-// callKeys turns a recorded call back into keys, in the form intent
-// normalises them (the worker sends keys normalised).
-func callKeys(c cftest.Call) []intent.Key {
-	var kind intent.Kind
-	switch c.Kind {
-	case "files":
-		kind = intent.KindFile
-	case "tags":
-		kind = intent.KindTag
-	case "hosts":
-		kind = intent.KindHost
-	case "prefixes":
-		kind = intent.KindPrefix
-	case "purge_everything":
-		return []intent.Key{{Kind: intent.KindEverything}}
-	default:
-		return nil
-	}
-	out := make([]intent.Key, 0, len(c.Keys))
-	for _, s := range c.Keys {
-		k := intent.Key{Kind: kind, Value: s}
-		switch kind {
-		case intent.KindFile:
-			// cftest appends "; "-joined headers after a space; intent
-			// joins them with "\n".
-			if url, h, ok := strings.Cut(s, " "); ok {
-				k.Value, k.Headers = url, strings.ReplaceAll(h, "; ", "\n")
-			}
-		case intent.KindTag:
-			k.Value = strings.ToLower(s)
-		}
-		out = append(out, k)
-	}
-	return out
 }

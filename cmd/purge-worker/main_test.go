@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/purge-worker/purge-worker/internal/testutil"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // purgeWorker runs the command in-process.
