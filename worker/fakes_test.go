@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -175,4 +176,13 @@ func planLimits(t *testing.T, plan string) cfclient.Limits {
 		t.Fatal(plan)
 	}
 	return l
+}
+
+// numbered returns n paths: prefix followed by 0 to n-1.
+func numbered(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,10 +15,7 @@ func TestFullChunkWaitsForTheRestOfTheBacklog(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
 		ctx := context.Background()
-		var paths []string
-		for i := range 100 {
-			paths = append(paths, fmt.Sprintf("/p/%d", i))
-		}
+		paths := numbered("/p/", 100)
 		first := jsMsg(t, urls("example.com", paths...), "", 1, 1)
 		u.w.receive(ctx, first)
 		synctest.Wait()
@@ -80,11 +76,7 @@ func TestInvalidLastMessageEndsTheBacklog(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
 		ctx := context.Background()
-		var paths []string
-		for i := range 100 {
-			paths = append(paths, fmt.Sprintf("/p/%d", i))
-		}
-		full := jsMsg(t, urls("example.com", paths...), "", 1, 1)
+		full := jsMsg(t, urls("example.com", numbered("/p/", 100)...), "", 1, 1)
 		u.w.receive(ctx, full)
 		synctest.Wait()
 		if n := len(u.p.snapshot()); n != 0 {

@@ -87,12 +87,8 @@ func TestReviewTrailingIntentIsStrandedWithoutWake(t *testing.T) {
 		ctx := context.Background()
 		start := time.Now()
 
-		var paths []string
-		for i := range 100 {
-			paths = append(paths, fmt.Sprintf("/full/%d", i))
-		}
 		// A full chunk arrives alone: the wake-up sends it at once.
-		full := jsMsg(t, urls("example.com", paths...), "", 1, 0)
+		full := jsMsg(t, urls("example.com", numbered("/full/", 100)...), "", 1, 0)
 		u.w.receive(ctx, full)
 		synctest.Wait()
 		if acks, _, _ := full.settled(); acks != 1 {

@@ -42,10 +42,7 @@ func TestFullChunkGoesAtOnce(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
 		start := time.Now()
-		var paths []string
-		for i := range 130 {
-			paths = append(paths, fmt.Sprintf("/p/%d", i))
-		}
+		paths := numbered("/p/", 130)
 		u.add(urls("example.com", paths[:100]...))
 		rest := u.add(urls("example.com", paths[100:]...))
 		synctest.Wait()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/internal/natsconn"
+	"github.com/purge-worker/purge-worker/worker"
 )
 
 // childEnv, set to childBacklog, makes the binary (or the test binary, see
@@ -77,7 +78,8 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	pubSecs := time.Since(pubStart).Seconds()
+	published := time.Now()
+	pubSecs := published.Sub(pubStart).Seconds()
 	if got, err := streamMsgs(ctx, r.js, r.cfg.Stream); err != nil || got != uint64(n) {
 		return result{}, fmt.Errorf("stream holds %d intents, want %d (%v)", got, n, err)
 	}
@@ -87,6 +89,13 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 		return result{}, fmt.Errorf("copy the store: %w", err)
 	}
 	defer os.RemoveAll(alone)
+	aged := r.dir + "-aged"
+	if s.aged {
+		if err := copyDir(r.dir, aged); err != nil {
+			return result{}, fmt.Errorf("copy the store: %w", err)
+		}
+		defer os.RemoveAll(aged)
+	}
 
 	spec := backlogSpec{Store: r.dir, CFURL: r.cf.URL, Limits: r.cfg.Accounts[0].Limits,
 		Window: s.window, Timeout: s.timeout, CPUProfile: r.profile, MemProfile: s.memProfile,
@@ -110,6 +119,15 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 		where(daemon), mb(daemon.ServerRSS), float64(daemon.PeakHeap)/(1<<20))
 	res.Notes = res.PeakRSSNote + fmt.Sprintf("; worker alone (NATS in another process): peak RSS %.1f MB, peak Go heap %.1f MB, drained in %.1fs, %.2f CPU s/100k",
 		mb(worker.PeakRSS), float64(worker.PeakHeap)/(1<<20), worker.DrainSeconds, worker.CPUSeconds/float64(n)*100_000)
+	if s.aged {
+		old, err := drainAged(ctx, s, plan, spec, aged, published)
+		if err != nil {
+			return result{}, fmt.Errorf("daemon, backlog past the duplicate window: %w", err)
+		}
+		res.AgedRSSMB = mb(old.PeakRSS)
+		res.Notes += fmt.Sprintf("; daemon started once the duplicate window had passed: peak RSS %.1f MB, its server alone %.1f MB, peak Go heap %.1f MB, drained in %.1fs",
+			mb(old.PeakRSS), mb(old.ServerRSS), float64(old.PeakHeap)/(1<<20), old.DrainSeconds)
+	}
 	return res, nil
 }
 
@@ -133,6 +151,31 @@ func drainAlone(ctx context.Context, s settings, plan string, spec backlogSpec, 
 	cf := newCloud(plan, s.unlimited)
 	defer cf.Close()
 	spec.Store, spec.NATSURL, spec.CFURL = "", ns.ClientURL(), cf.URL
+	spec.CPUProfile, spec.MemProfile = "", ""
+	return drainStore(ctx, s, spec)
+}
+
+// drainAged drains a third copy of the store with the daemon once the
+// stream's duplicate window has passed since the backlog was published: the
+// embedded server then no longer keeps the intents' Nats-Msg-Ids, as it
+// would not for a backlog that built up over more than a couple of minutes.
+// The first two drains usually take longer than the window; if not, it
+// waits.
+func drainAged(ctx context.Context, s settings, plan string, spec backlogSpec, store string, published time.Time) (backlogOutcome, error) {
+	wait := time.Until(published.Add(worker.StreamConfig("PURGE").Duplicates + 5*time.Second))
+	if wait > 0 {
+		fmt.Fprintf(s.stderr, "backlog: waiting %s for the duplicate window to pass\n", wait.Round(time.Second))
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			return backlogOutcome{}, ctx.Err()
+		case <-timer.C:
+		}
+	}
+	cf := newCloud(plan, s.unlimited)
+	defer cf.Close()
+	spec.Store, spec.CFURL = store, cf.URL
 	spec.CPUProfile, spec.MemProfile = "", ""
 	return drainStore(ctx, s, spec)
 }

@@ -100,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (settings, output, error) {
 	fs.Float64Var(&s.rate, "rate", 2000, "steady: intents per second")
 	fs.DurationVar(&s.steadyFor, "for", 20*time.Second, "steady: how long to publish, before -scale")
 	fs.BoolVar(&s.isolate, "isolate", true, "backlog: drain in a child process so that its peak RSS is its own")
+	fs.BoolVar(&s.aged, "aged", true, "backlog: also drain with the daemon once the stream's duplicate window has passed since the publish (waits for it if need be)")
 	fs.DurationVar(&s.timeout, "timeout", 15*time.Minute, "longest a scenario may wait for the stream to drain")
 	fs.StringVar(&s.profile, "cpuprofile", "", "write a CPU profile of each scenario's measured phase (the drain) to FILE.<scenario>")
 	fs.StringVar(&s.callsOut, "calls", "", "append every call cftest received to this CSV file (scenario, ms after the worker started, zone, endpoint, type, keys, outcome)")

@@ -20,6 +20,7 @@ type settings struct {
 	rate       float64       // steady: intents per second
 	steadyFor  time.Duration // steady: how long, before scaling
 	isolate    bool          // backlog: drain in a child process
+	aged       bool          // backlog: also drain once the duplicate window has passed
 	timeout    time.Duration // longest any one wait may take
 	profile    string        // -cpuprofile, passed on to a child
 	callsOut   string        // -calls: CSV of every call
