@@ -10,16 +10,16 @@ import (
 	"github.com/purge-worker/purge-worker/intent"
 )
 
-// Prefetch is how many messages the worker asks the NATS client to buffer
-// ahead of it. A buffered message's ack_wait is already running
+// Prefetch returns how many messages the worker asks the NATS client to
+// buffer ahead of it. A buffered message's ack_wait is already running
 // (nats.go#1929) and the keep-alive does not reach it until intake has
 // taken it, so the buffer must drain well within ack_wait even when intake
 // is slow (a restart's backlog on a loaded machine): it holds what intake
-// takes in ack_wait/30 at 1,000 messages a second (it takes tens of
-// thousands a second on 2 cores, see BENCHMARKS.md). That is 1,000 at the default ack_wait of
-// 30s, which amortises the pull round trip over 500 messages, and never
-// more; and a quarter of max_ack_pending at most, since every replica
-// shares it.
+// takes in ack_wait/30 at 1,000 messages a second, where it takes tens of
+// thousands on 2 cores (BENCHMARKS.md). That is 1,000 at the default
+// ack_wait of 30s, which amortises the pull round trip over 500 messages,
+// and never more; and a quarter of max_ack_pending at most, since every
+// replica shares it.
 func (c *Config) Prefetch() int {
 	n := int(min(c.AckWait.Seconds()*1000/30, 1000))
 	if m := c.MaxAckPending; m > 0 {
