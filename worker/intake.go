@@ -112,7 +112,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	}
 	// Before the keys become visible to the senders: they must not take
 	// a full chunk as if nothing more were coming.
-	w.noteBacklog(now, meta.NumPending)
+	w.noteBacklog(meta.NumPending)
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
 		w.metrics.invalid.Inc()
@@ -145,7 +145,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 // counts for it). So the senders are woken when the last pending message is
 // in, when we hold as many messages as JetStream will give us (capped), and
 // at least once a window meanwhile, so that a backlog still flows. Meanwhile
-// the senders are patient (see patient). Windows are enforced by the
+// the senders are patient (see noteBacklog). Windows are enforced by the
 // senders' own timers.
 func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	if pending > 0 && !capped && now.Sub(w.lastWake) < w.cfg.Window {
@@ -167,23 +167,13 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	w.wakeAll()
 }
 
-// noteBacklog records whether the stream still holds messages for us.
-func (w *Worker) noteBacklog(now time.Time, pending uint64) {
-	if pending > 0 {
-		w.backlogSeen.Store(now.UnixNano())
-	} else {
-		w.backlogSeen.Store(0)
-	}
-}
-
-// patient reports whether full chunks should wait for their window at now:
-// intake saw, less than a window ago, that the stream still holds messages
-// for us. Every key still goes within its window. Without a fresh message
-// for a window (the rest went to another replica, or JetStream holds them
-// back until we ack) there is nothing to wait for.
-func (w *Worker) patient(now time.Time) bool {
-	seen := w.backlogSeen.Load()
-	return seen != 0 && now.Sub(time.Unix(0, seen)) < w.cfg.Window
+// noteBacklog records whether the stream still holds messages for us. While
+// it does, the senders are patient: full chunks wait for their window too.
+// Should the rest never come (another replica took it), nothing is stuck:
+// patience only makes a full chunk wait for its window like any other, so
+// every key still goes when its window ends.
+func (w *Worker) noteBacklog(pending uint64) {
+	w.backlog.Store(pending > 0)
 }
 
 // atCap reports whether held messages have reached max_ack_pending: JetStream

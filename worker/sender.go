@@ -45,7 +45,7 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files}
 		w.mu.Lock()
 		f.Force = w.flushing.Load() || w.atCap(len(w.held))
-		f.Patient = !f.Force && w.patient(now)
+		f.Patient = !f.Force && w.backlog.Load()
 		c, ok := w.batch.Next(now, f)
 		wait := time.Duration(-1)
 		if !ok {

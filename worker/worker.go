@@ -46,9 +46,9 @@ type Worker struct {
 	// lateWake wakes the senders at the end of the window that began at
 	// lastWake when intake skipped a wake-up meanwhile.
 	lateWake *time.Timer
-	// backlogSeen is when intake last learnt that the stream holds more
-	// messages for us (unix nanoseconds; 0: none pending).
-	backlogSeen atomic.Int64
+	// backlog: the last message intake received said the stream holds
+	// more for us.
+	backlog atomic.Bool
 
 	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
 	settled  chan struct{} // cap 1: a call finished or a message was settled
