@@ -99,8 +99,7 @@ func (p *fastParser) strs(items *int) ([]string, bool) {
 		return nil, false
 	}
 	if n == 0 {
-		p.i++ // the ']' countStrings stopped at
-		return nil, true
+		return nil, p.byte(']')
 	}
 	out := make([]string, 0, n)
 	for {

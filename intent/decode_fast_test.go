@@ -31,6 +31,7 @@ func TestDecodeFastAgreesWithGeneralPath(t *testing.T) {
 		{"{\n\t\"tags\": [\"a\", \"b\"],\r\n \"id\": \"x\", \"source\": \"cms\", \"mode\": \"invalidate\"}", true},
 		{`{"zone":"z","purge_everything":true}`, true},
 		{`{"zone":"z","purge_everything":false,"hosts":[],"prefixes":["a.com/x"]}`, true},
+		{`{"zone":"z", "hosts": [ ], "tags": [ "a" ] }`, true},
 		{`{"zone":"ünïcode","tags":["日本"]}`, true},
 		{many, true},
 		{`{"zone":"a\"b"}`, false},                           // escape
