@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -132,15 +133,7 @@ func chaosSeed(t *testing.T) uint64 {
 
 func connectJS(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testutil.ConnectJS(t, url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	return js
 }
 

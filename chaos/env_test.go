@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -158,26 +159,5 @@ func redeliveries(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 // dlqMessages returns every message in the dead-letter stream.
 func dlqMessages(t testing.TB, js jetstream.JetStream) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := js.Stream(ctx, dlqName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.NamedStreamMsgs(t, js, dlqName)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -39,15 +40,7 @@ type hostileRig struct {
 func newHostileRig(t *testing.T, maxPayload int32) *hostileRig {
 	t.Helper()
 	ns := startNATS(t, freePort(t), filepath.Join(t.TempDir(), "nats"), maxPayload)
-	nc, err := nats.Connect(ns.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := testutil.ConnectJS(t, ns.url())
 	cf := cftest.NewServer()
 	t.Cleanup(cf.Close)
 	acct := cf.AddAccount("acct", "pro", cfToken)

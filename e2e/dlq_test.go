@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // An invalid intent, which purgectl would refuse to publish, is published
@@ -25,15 +26,7 @@ func TestDeadLetterCommands(t *testing.T) {
 		t.Fatalf("purgectl published an invalid intent: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testutil.ConnectJS(t, s.natsURL)
 	msg := nats.NewMsg("purge.example_com")
 	msg.Data = []byte(body)
 	msg.Header.Set(nats.MsgIdHdr, "raw-invalid-1")

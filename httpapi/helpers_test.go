@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,15 +48,8 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	t.Helper()
 	e := &env{t: t, reg: prometheus.NewRegistry()}
 	e.ns = startNATS(t)
-	nc, err := nats.Connect(e.ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	e.nc = nc
-	if e.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	e.nc, e.js = testutil.ConnectJS(t, e.ns.ClientURL())
+	var err error
 	if e.st, err = e.js.CreateStream(context.Background(), worker.StreamConfig("PURGE")); err != nil {
 		t.Fatal(err)
 	}
@@ -145,23 +137,7 @@ func (e *env) get(path string) response {
 // stored returns every message in the PURGE stream, in order.
 func (e *env) stored() []*jetstream.RawStreamMsg {
 	e.t.Helper()
-	ctx := context.Background()
-	info, err := e.st.Info(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := e.st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.StreamMsgs(e.t, e.st)
 }
 
 // counter returns the value of purge_worker_ingest_requests_total{code}.

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -70,16 +69,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{t: t}
 	h.ns = startNATS(t, t.TempDir(), -1)
-	nc, err := nats.Connect(h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	h.nc = nc
-	h.js, err = jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.nc, h.js = testutil.ConnectJS(t, h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	h.cf = cftest.NewServer()
 	t.Cleanup(h.cf.Close)
 	h.acct = h.cf.AddAccount("acct", "free", testToken)
@@ -227,27 +217,7 @@ func (h *harness) consumerInfo() (*jetstream.ConsumerInfo, error) {
 // dlq returns every message in the dead-letter stream.
 func (h *harness) dlq() []*jetstream.RawStreamMsg {
 	h.t.Helper()
-	ctx := context.Background()
-	st, err := h.js.Stream(ctx, h.cfg.DLQStream)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.NamedStreamMsgs(h.t, h.js, h.cfg.DLQStream)
 }
 
 // accepted returns the calls cftest accepted.

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -207,12 +208,12 @@ func TestDLQUsageErrors(t *testing.T) {
 // A mistyped subcommand is a usage error: it must be reported as such,
 // not as whatever connecting to NATS says.
 func TestDLQUnknownSubcommandIsReportedBeforeConnecting(t *testing.T) {
-	dead := "nats://" + deadAddr(t)
+	dead := "nats://" + testutil.FreeAddr(t)
 	purgectl(t, "", "dlq", "lst", "--server", dead).wantFail(t, 1, `unknown subcommand "lst"`)
 }
 
 func TestSandboxPrintsTheCallsItReceives(t *testing.T) {
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	e := env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/internal/testutil"
@@ -61,16 +58,10 @@ type natsEnv struct {
 func newNATS(t *testing.T) *natsEnv {
 	t.Helper()
 	ns := testutil.StartJetStream(t, t.TempDir(), -1)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
 	e := &natsEnv{url: ns.ClientURL()}
-	if e.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	_, e.js = testutil.ConnectJS(t, e.url)
 	ctx := context.Background()
+	var err error
 	if e.st, err = e.js.CreateStream(ctx, worker.StreamConfig("PURGE")); err != nil {
 		t.Fatal(err)
 	}
@@ -83,35 +74,5 @@ func newNATS(t *testing.T) *natsEnv {
 // msgs returns every message of st.
 func msgs(t *testing.T, st jetstream.Stream) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx := context.Background()
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			continue // deleted
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.StreamMsgs(t, st)
 }
-
-// deadAddr returns an address nothing listens on.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// syncBuffer is testutil.SyncBuffer, under the name this package's tests use.
-type syncBuffer = testutil.SyncBuffer
-
-var _ io.Writer = (*syncBuffer)(nil)

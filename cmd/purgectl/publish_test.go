@@ -9,10 +9,11 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 func TestPublishFlagErrors(t *testing.T) {
-	dead := "nats://" + deadAddr(t)
+	dead := "nats://" + testutil.FreeAddr(t)
 	cases := []struct {
 		name  string
 		stdin string
@@ -249,6 +250,6 @@ func TestPublishTakesTheServerFromNATS_URL(t *testing.T) {
 // user needs its line, not its index in an intent of 500.
 func TestURLListNamesTheLineOfAURLOutsideTheZone(t *testing.T) {
 	list := "# deploy 17\nhttps://www.example.com/a\n\nhttps://www.example.org/b\n"
-	r := purgectl(t, list, "publish", "--server", "nats://"+deadAddr(t), "--zone", "example.com", "-f", "-", "--urls")
+	r := purgectl(t, list, "publish", "--server", "nats://"+testutil.FreeAddr(t), "--zone", "example.com", "-f", "-", "--urls")
 	r.wantFail(t, 1, "line 4", "https://www.example.org/b")
 }

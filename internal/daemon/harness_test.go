@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,15 +122,7 @@ func (s *stack) start() *daemon {
 		code, _ := s.get("/readyz")
 		return code == http.StatusOK
 	})
-	nc, err := nats.Connect("nats://" + s.natsAddr)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(nc.Close)
-	d.nc = nc
-	if d.js, err = jetstream.New(nc); err != nil {
-		s.t.Fatal(err)
-	}
+	d.nc, d.js = testutil.ConnectJS(s.t, "nats://"+s.natsAddr)
 	return d
 }
 
@@ -216,27 +207,7 @@ func (d *daemon) drained() bool {
 // dlq returns every dead-lettered message.
 func (d *daemon) dlq() []*jetstream.RawStreamMsg {
 	d.s.t.Helper()
-	ctx := context.Background()
-	st, err := d.js.Stream(ctx, "PURGE_DLQ")
-	if err != nil {
-		d.s.t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		d.s.t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			d.s.t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.NamedStreamMsgs(d.s.t, d.js, "PURGE_DLQ")
 }
 
 // accepted returns the keys of every call cftest accepted, for zone.
