@@ -116,22 +116,27 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 	res.PeakRSSMB = mb(daemon.PeakRSS)
 	res.WorkerRSSMB = mb(worker.PeakRSS)
 	res.PeakRSSNote = fmt.Sprintf("daemon (worker and embedded NATS server) in %s; its server alone once the store was recovered: %.1f MB; peak Go heap %.1f MB",
-		where(daemon), mb(daemon.ServerRSS), float64(daemon.PeakHeap)/(1<<20))
-	res.Notes = res.PeakRSSNote + fmt.Sprintf("; worker alone (NATS in another process): peak RSS %.1f MB, peak Go heap %.1f MB, drained in %.1fs, %.2f CPU s/100k",
-		mb(worker.PeakRSS), float64(worker.PeakHeap)/(1<<20), worker.DrainSeconds, worker.CPUSeconds/float64(n)*100_000)
+		where(daemon), mb(daemon.ServerRSS), mb(int64(daemon.PeakHeap)))
+	res.Notes = res.PeakRSSNote + "; worker alone (NATS in another process): " + worker.summary(n)
 	if s.aged {
 		old, err := drainAged(ctx, s, plan, spec, aged, published)
 		if err != nil {
 			return result{}, fmt.Errorf("daemon, backlog past the duplicate window: %w", err)
 		}
 		res.AgedRSSMB = mb(old.PeakRSS)
-		res.Notes += fmt.Sprintf("; daemon started once the duplicate window had passed: peak RSS %.1f MB, its server alone %.1f MB, peak Go heap %.1f MB, drained in %.1fs",
-			mb(old.PeakRSS), mb(old.ServerRSS), float64(old.PeakHeap)/(1<<20), old.DrainSeconds)
+		res.Notes += fmt.Sprintf("; daemon started once the duplicate window had passed (its server alone %.1f MB): %s",
+			mb(old.ServerRSS), old.summary(n))
 	}
 	return res, nil
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// summary gives a drain's peak RSS and heap, time and CPU for n intents.
+func (o backlogOutcome) summary(n int) string {
+	return fmt.Sprintf("peak RSS %.1f MB, peak Go heap %.1f MB, drained in %.1fs, %.2f CPU s/100k",
+		mb(o.PeakRSS), mb(int64(o.PeakHeap)), o.DrainSeconds, o.CPUSeconds/float64(n)*100_000)
+}
 
 func where(o backlogOutcome) string {
 	if o.Isolated {
@@ -140,19 +145,16 @@ func where(o backlogOutcome) string {
 	return "this process, high-water mark restarted before it started (-isolate=false)"
 }
 
-// drainAlone serves the copy of the store from this process, with a fresh
-// cftest, and drains it with the worker alone in the child.
+// drainAlone serves the copy of the store from this process and drains it
+// with the worker alone in the child.
 func drainAlone(ctx context.Context, s settings, plan string, spec backlogSpec, store string) (backlogOutcome, error) {
 	ns, err := natsconn.StartEmbedded("127.0.0.1:0", store, nil)
 	if err != nil {
 		return backlogOutcome{}, err
 	}
 	defer ns.Shutdown()
-	cf := newCloud(plan, s.unlimited)
-	defer cf.Close()
-	spec.Store, spec.NATSURL, spec.CFURL = "", ns.ClientURL(), cf.URL
-	spec.CPUProfile, spec.MemProfile = "", ""
-	return drainStore(ctx, s, spec)
+	spec.Store, spec.NATSURL = "", ns.ClientURL()
+	return drainAgain(ctx, s, plan, spec)
 }
 
 // drainAged drains a third copy of the store with the daemon once the
@@ -173,9 +175,17 @@ func drainAged(ctx context.Context, s settings, plan string, spec backlogSpec, s
 		case <-timer.C:
 		}
 	}
+	spec.Store = store
+	return drainAgain(ctx, s, plan, spec)
+}
+
+// drainAgain drains a copy of the backlog as spec says, against a fresh
+// cftest (the first drain used up the rig's buckets), without profiles
+// (they are of the first drain).
+func drainAgain(ctx context.Context, s settings, plan string, spec backlogSpec) (backlogOutcome, error) {
 	cf := newCloud(plan, s.unlimited)
 	defer cf.Close()
-	spec.Store, spec.CFURL = store, cf.URL
+	spec.CFURL = cf.URL
 	spec.CPUProfile, spec.MemProfile = "", ""
 	return drainStore(ctx, s, spec)
 }

@@ -25,62 +25,62 @@ func streamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint6
 	return info.State.Msgs, nil
 }
 
-// waitEmpty polls the intent stream until it is empty, and returns when it
-// first saw it empty. Polling costs the server one request per pollEvery,
-// the same for the worker and the raw baseline.
-func waitEmpty(ctx context.Context, js jetstream.JetStream, stream string, timeout time.Duration) (time.Time, error) {
-	const pollEvery = 5 * time.Millisecond
+// pollEvery is how often the bench asks the server how far a drain is.
+// Polling costs the server one request per tick, the same for the worker
+// and the raw baseline.
+const pollEvery = 5 * time.Millisecond
+
+// pollUntil calls done every pollEvery until it reports true, and returns
+// when it first did; once timeout has passed, an error naming what and
+// wrapping done's last error, if any.
+func pollUntil(ctx context.Context, timeout time.Duration, what string, done func(context.Context) (bool, error)) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		n, err := streamMsgs(ctx, js, stream)
-		if err == nil && n == 0 {
+		ok, err := done(ctx)
+		if ok {
 			return time.Now(), nil
 		}
 		select {
 		case <-ctx.Done():
 			if err == nil {
-				err = fmt.Errorf("%d intents still in stream %s", n, stream)
+				err = ctx.Err()
 			}
-			return time.Time{}, fmt.Errorf("not drained within %s: %w", timeout, err)
+			return time.Time{}, fmt.Errorf("%s: not within %s: %w", what, timeout, err)
 		case <-tick.C:
 		}
 	}
 }
 
-// startProfile starts profiling the measured phase; finish or close stops
-// it.
-func (r *rig) startProfile() error {
-	stop, err := startCPUProfile(r.profile)
-	if err != nil {
-		return err
-	}
-	r.stopProfile = func() { stop(); r.stopProfile = func() {} }
-	return nil
+// waitEmpty polls the intent stream until it is empty, and returns when it
+// first saw it empty.
+func waitEmpty(ctx context.Context, js jetstream.JetStream, stream string, timeout time.Duration) (time.Time, error) {
+	return pollUntil(ctx, timeout, "draining stream "+stream, func(ctx context.Context) (bool, error) {
+		n, err := streamMsgs(ctx, js, stream)
+		if err == nil && n > 0 {
+			err = fmt.Errorf("%d intents still in it", n)
+		}
+		return err == nil, err
+	})
 }
 
 // waitDelivered polls the consumer until it has delivered every message
 // of the stream (none pending), and returns when it first saw that: the
 // end of intake proper, before the last acks.
 func waitDelivered(ctx context.Context, js jetstream.JetStream, stream, consumer string, timeout time.Duration) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if c, err := js.Consumer(ctx, stream, consumer); err == nil {
-			if ci, err := c.Info(ctx); err == nil && ci.NumPending == 0 {
-				return time.Now(), nil
-			}
+	return pollUntil(ctx, timeout, "delivering every message to "+consumer, func(ctx context.Context) (bool, error) {
+		c, err := js.Consumer(ctx, stream, consumer)
+		if err != nil {
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, fmt.Errorf("consumer %s still has messages to deliver: %w", consumer, ctx.Err())
-		case <-tick.C:
+		ci, err := c.Info(ctx)
+		if err != nil {
+			return false, err
 		}
-	}
+		return ci.NumPending == 0, nil
+	})
 }
 
 // watchDelivered runs waitDelivered in the background; the returned func

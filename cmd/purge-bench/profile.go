@@ -31,6 +31,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
+// startProfile starts profiling the measured phase; finish or close stops
+// it.
+func (r *rig) startProfile() error {
+	stop, err := startCPUProfile(r.profile)
+	if err != nil {
+		return err
+	}
+	r.stopProfile = func() { stop(); r.stopProfile = func() {} }
+	return nil
+}
+
 // watchStalls measures how late a 5ms ticker fires, until the returned
 // func is called, which returns the worst delay. A large value means the
 // process was starved of CPU (by the machine's other load, or by a long
