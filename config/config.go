@@ -76,6 +76,13 @@ type NATS struct {
 	MaxDeliver int `yaml:"max_deliver"`
 	// DLQStream receives invalid intents (subjects purge_dlq.>).
 	DLQStream string `yaml:"dlq_stream"`
+	// LeaseTTL is how long the active replica's lease in the PURGE_LEASE
+	// KV bucket lives without renewal; a standby takes over once it has
+	// expired (at once when the active replica shuts down cleanly).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// StatusTTL is how long tracked intents' records stay in the
+	// PURGE_STATUS KV bucket.
+	StatusTTL time.Duration `yaml:"status_ttl"`
 }
 
 // Embedded configures the in-process server used when nats.url is
@@ -100,6 +107,10 @@ type Batch struct {
 	// Window is the longest a zone's first pending item waits before its
 	// batch is sent.
 	Window time.Duration `yaml:"window"`
+	// RememberKeys bounds the keys of recent successful calls kept so that
+	// a later message stored before such a call is acked without a call of
+	// its own.
+	RememberKeys int `yaml:"remember_keys"`
 }
 
 // Cloudflare is the cloudflare section: the API, the accounts holding
@@ -186,8 +197,10 @@ func Default() Config {
 			MaxAckPending: 20000,
 			MaxDeliver:    -1,
 			DLQStream:     "PURGE_DLQ",
+			LeaseTTL:      15 * time.Second,
+			StatusTTL:     24 * time.Hour,
 		},
-		Batch: Batch{Window: time.Second},
+		Batch: Batch{Window: time.Second, RememberKeys: 1_000_000},
 		Cloudflare: Cloudflare{
 			APIBaseURL: "https://api.cloudflare.com/client/v4",
 			DryRun:     DryRunAuto,

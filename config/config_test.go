@@ -47,8 +47,10 @@ func TestDefault(t *testing.T) {
 			MaxAckPending: 20000,
 			MaxDeliver:    -1,
 			DLQStream:     "PURGE_DLQ",
+			LeaseTTL:      15 * time.Second,
+			StatusTTL:     24 * time.Hour,
 		},
-		Batch:           Batch{Window: time.Second},
+		Batch:           Batch{Window: time.Second, RememberKeys: 1_000_000},
 		Cloudflare:      Cloudflare{APIBaseURL: "https://api.cloudflare.com/client/v4", DryRun: "auto"},
 		HTTP:            HTTP{Listen: "127.0.0.1:8080"},
 		Log:             Log{Level: "info", Format: "auto"},
@@ -93,8 +95,10 @@ nats:
   ack_wait: 1m
   max_ack_pending: 7
   max_deliver: 3
+  lease_ttl: 9s
+  status_ttl: 1h
   dlq_stream: D
-batch: {window: 250ms}
+batch: {window: 250ms, remember_keys: 5000}
 cloudflare:
   api_base_url: http://127.0.0.1:9999/client/v4/
   dry_run: "false"
@@ -126,8 +130,9 @@ shutdown_timeout: 5s
 			CredentialsFile: "/etc/nats.creds",
 			TLS:             TLS{CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem"},
 			Stream:          "S", Consumer: "C", AckWait: time.Minute, MaxAckPending: 7, MaxDeliver: 3, DLQStream: "D",
+			LeaseTTL: 9 * time.Second, StatusTTL: time.Hour,
 		},
-		Batch: Batch{Window: 250 * time.Millisecond},
+		Batch: Batch{Window: 250 * time.Millisecond, RememberKeys: 5000},
 		Cloudflare: Cloudflare{
 			APIBaseURL: "http://127.0.0.1:9999/client/v4",
 			DryRun:     "false",

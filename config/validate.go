@@ -13,6 +13,9 @@ import (
 // Limits Validate enforces beyond the types.
 const (
 	minAckWait        = time.Second
+	minLeaseTTL       = 3 * time.Second
+	minStatusTTL      = time.Minute
+	maxRememberKeys   = 100_000_000
 	maxWindow         = time.Minute
 	minIngestTokenLen = 16 // shorter bearer tokens are within reach of brute force
 )
@@ -31,7 +34,7 @@ const (
 func (c *Config) Validate() error {
 	v := validator{refs: c.envRefs}
 	v.nats(&c.NATS)
-	v.batch(c.Batch.Window, c.NATS.AckWait)
+	v.batch(&c.Batch, c.NATS.AckWait)
 	v.cloudflare(&c.Cloudflare)
 	v.http(&c.HTTP)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
@@ -92,6 +95,14 @@ func (v *validator) nats(n *NATS) {
 	if n.MaxDeliver != -1 && n.MaxDeliver < 1 {
 		v.addf("nats.max_deliver", "must be -1 (unlimited) or at least 1, got %s", v.show("nats.max_deliver", strconv.Itoa(n.MaxDeliver)))
 	}
+	// The lease is renewed every third of its TTL; below a few seconds a
+	// renewal would race the server's expiry on a loaded machine.
+	if n.LeaseTTL < minLeaseTTL {
+		v.addf("nats.lease_ttl", "must be at least %s, got %s", minLeaseTTL, v.show("nats.lease_ttl", n.LeaseTTL.String()))
+	}
+	if n.StatusTTL < minStatusTTL {
+		v.addf("nats.status_ttl", "must be at least %s, got %s", minStatusTTL, v.show("nats.status_ttl", n.StatusTTL.String()))
+	}
 }
 
 // natsURL checks that s is EmbeddedURL or a list of server URLs.
@@ -117,8 +128,13 @@ func (v *validator) natsURL(s string) {
 	}
 }
 
-func (v *validator) batch(window, ackWait time.Duration) {
+func (v *validator) batch(b *Batch, ackWait time.Duration) {
 	const key = "batch.window"
+	window := b.Window
+	if b.RememberKeys < 0 || b.RememberKeys > maxRememberKeys {
+		v.addf("batch.remember_keys", "must be between 0 (remember nothing) and %d, got %s",
+			maxRememberKeys, v.show("batch.remember_keys", strconv.Itoa(b.RememberKeys)))
+	}
 	switch {
 	case window <= 0:
 		v.addf(key, "must be > 0, got %s", v.show(key, window.String()))

@@ -9,7 +9,7 @@ import (
 // Bind checks the intent against the zone table and turns it into work:
 // every item normalised into a [Key], duplicates within the intent dropped
 // (the first stays, order is kept), and the keys split into one [Part] per
-// zone, sorted by ZoneID. Every Part has the intent's mode.
+// zone, sorted by ZoneID. Every Part has the intent's mode and priority.
 //
 // With in.Zone set, it must be a configured zone, and every hostname must
 // belong to that zone: be its name or a subdomain, and not fall into a
@@ -21,11 +21,11 @@ import (
 // Errors are *[FieldError] values that wrap [ErrInvalid] and name the field
 // and the value, such as `zone: "nope.com": not a configured zone`.
 func (in *Intent) Bind(z *Zones) ([]Part, error) {
-	mode, err := in.checkMeta()
+	mode, prio, err := in.checkMeta()
 	if err != nil {
 		return nil, err
 	}
-	b := binder{zones: z, mode: mode, items: in.Items()}
+	b := binder{zones: z, mode: mode, prio: prio, items: in.Items()}
 	b.dedupe = b.items > linearDedupe
 	if in.Zone != "" {
 		zone, ok := z.Lookup(in.Zone)
@@ -66,6 +66,7 @@ type binder struct {
 	zones  *Zones
 	fixed  *Zone // the intent's zone, if it named one
 	mode   Mode
+	prio   Priority
 	items  int // items in the intent
 	parts  []Part
 	dedupe bool             // use seen rather than scanning
@@ -125,7 +126,7 @@ func (b *binder) part(zoneID string) *Part {
 			return &b.parts[i]
 		}
 	}
-	p := Part{ZoneID: zoneID, Mode: b.mode}
+	p := Part{ZoneID: zoneID, Mode: b.mode, Priority: b.prio}
 	if len(b.parts) == 0 {
 		// Most intents have one zone: size its keys for all items at once.
 		p.Keys = make([]Key, 0, b.items)

@@ -215,3 +215,34 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestBindPriority(t *testing.T) {
+	z := testZones(t)
+	for body, want := range map[string]intent.Priority{
+		`{"zone": "example.com", "tags": ["a"]}`:                       intent.PriorityNormal,
+		`{"zone": "example.com", "tags": ["a"], "priority": "normal"}`: intent.PriorityNormal,
+		`{"zone": "example.com", "tags": ["a"], "priority": "high"}`:   intent.PriorityHigh,
+		`{"zone": "example.com", "tags": ["a"], "priority": "low"}`:    intent.PriorityLow,
+		// Both parts of an intent split across zones carry its priority.
+		`{"files": ["https://example.com/a", "https://other.org/b"], "priority": "high"}`: intent.PriorityHigh,
+	} {
+		_, parts, err := intent.Parse([]byte(body), z)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		for _, p := range parts {
+			if p.Priority != want {
+				t.Errorf("%s: part %s has priority %s, want %s", body, p.ZoneID, p.Priority, want)
+			}
+		}
+	}
+	_, _, err := intent.Parse([]byte(`{"zone": "example.com", "tags": ["a"], "priority": "urgent"}`), z)
+	if err == nil || !strings.Contains(err.Error(), `priority: "urgent"`) {
+		t.Errorf("unknown priority: got %v, want an error naming priority and its value", err)
+	}
+	for s, want := range map[string]intent.Priority{"low": intent.PriorityLow, "normal": intent.PriorityNormal, "high": intent.PriorityHigh} {
+		if got, ok := intent.ParsePriority(s); !ok || got != want || got.String() != s {
+			t.Errorf("ParsePriority(%q) = %v, %v; want %v round-tripping", s, got, ok, want)
+		}
+	}
+}

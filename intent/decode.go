@@ -55,7 +55,7 @@ func newDecoder(data []byte) *decoder {
 	return &decoder{dec: dec}
 }
 
-const knownFields = "zone, files, tags, hosts, prefixes, purge_everything, mode, id, source"
+const knownFields = "zone, files, tags, hosts, prefixes, purge_everything, mode, priority, id, source"
 
 func (d *decoder) intent(in *Intent) error {
 	t, err := d.dec.Token()
@@ -118,6 +118,8 @@ func fieldBit(name string) uint16 {
 		return 1 << 7
 	case "source":
 		return 1 << 8
+	case "priority":
+		return 1 << 9
 	}
 	return 0
 }
@@ -128,6 +130,8 @@ func (d *decoder) field(in *Intent, name string) (err error) {
 		in.Zone, err = d.str(name)
 	case "mode":
 		in.Mode, err = d.str(name)
+	case "priority":
+		in.Priority, err = d.str(name)
 	case "id":
 		in.ID, err = d.str(name)
 	case "source":

@@ -60,6 +60,8 @@ func (p *fastParser) field(in *Intent, name string, items *int) (ok bool) {
 		in.Zone, ok = p.str()
 	case "mode":
 		in.Mode, ok = p.str()
+	case "priority":
+		in.Priority, ok = p.str()
 	case "id":
 		in.ID, ok = p.str()
 	case "source":

@@ -43,6 +43,10 @@ type Intent struct {
 	PurgeEverything bool `json:"purge_everything,omitempty"`
 	// Mode is "purge" (the default when empty) or "invalidate".
 	Mode string `json:"mode,omitempty"`
+	// Priority is "high", "normal" (the default when empty) or "low": when
+	// the account's rate tokens cannot pay for everything pending, higher
+	// priority keys are sent first.
+	Priority string `json:"priority,omitempty"`
 	// ID identifies the intent; publishers set it as Nats-Msg-Id, so it
 	// must be unique per intent, never a hash of the content.
 	ID string `json:"id,omitempty"`

@@ -73,6 +73,43 @@ func ParseMode(s string) (Mode, bool) {
 	return ModePurge, false
 }
 
+// Priority orders pending keys when the account's rate tokens cannot pay
+// for all of them: higher values are sent first. PriorityNormal is the zero
+// value and the default.
+type Priority int8
+
+// The priorities, lowest first.
+const (
+	PriorityLow    Priority = -1
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+// String returns the wire name of the priority.
+func (p Priority) String() string {
+	switch {
+	case p > PriorityNormal:
+		return "high"
+	case p < PriorityNormal:
+		return "low"
+	}
+	return "normal"
+}
+
+// ParsePriority parses the wire name of a priority; the empty string is
+// PriorityNormal.
+func ParsePriority(s string) (Priority, bool) {
+	switch s {
+	case "", "normal":
+		return PriorityNormal, true
+	case "high":
+		return PriorityHigh, true
+	case "low":
+		return PriorityLow, true
+	}
+	return PriorityNormal, false
+}
+
 // Key is one normalised purge key. It is comparable, so it can be used as a
 // map key for deduplication: two keys are the same purge if and only if they
 // are ==.
@@ -153,7 +190,8 @@ func canonicalHeader(s string) string {
 // Part is the share of one intent that goes to one zone: its keys,
 // deduplicated and normalised, already checked to belong to the zone.
 type Part struct {
-	ZoneID string
-	Mode   Mode
-	Keys   []Key
+	ZoneID   string
+	Mode     Mode
+	Priority Priority
+	Keys     []Key
 }

@@ -10,6 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// HeaderTrack is the message header that asks the worker to keep a status
+// record of the intent, under its Nats-Msg-Id, in the status KV bucket:
+// pending, then purged or dead-lettered. Its value is "true"; intents
+// without it are not tracked and cost nothing extra.
+const HeaderTrack = "Purge-Track"
+
 // maxSubjectToken bounds the zone token of a subject; a valid zone is
 // shorter, and Subject must not build a huge subject from an invalid one.
 const maxSubjectToken = 255

@@ -14,7 +14,7 @@ import (
 // problem found, as a *[FieldError], so the reason stays short enough for
 // a header.
 func (in *Intent) Validate() error {
-	if _, err := in.checkMeta(); err != nil {
+	if _, _, err := in.checkMeta(); err != nil {
 		return err
 	}
 	zone := ""
@@ -30,40 +30,44 @@ func (in *Intent) Validate() error {
 }
 
 // checkMeta checks the fields that are not items and the item count, and
-// returns the mode.
-func (in *Intent) checkMeta() (Mode, error) {
+// returns the mode and the priority.
+func (in *Intent) checkMeta() (Mode, Priority, error) {
 	if in.Zone != "" && !isZoneID(in.Zone) {
 		if _, reason := zoneName(in.Zone); reason != "" {
-			return 0, fieldValueError("zone", in.Zone, "not a zone name or 32-hex zone id: "+reason)
+			return 0, 0, fieldValueError("zone", in.Zone, "not a zone name or 32-hex zone id: "+reason)
 		}
 	}
 	mode, ok := ParseMode(in.Mode)
 	if !ok {
-		return 0, fieldValueError("mode", in.Mode, `want "purge" or "invalidate"`)
+		return 0, 0, fieldValueError("mode", in.Mode, `want "purge" or "invalidate"`)
+	}
+	prio, ok := ParsePriority(in.Priority)
+	if !ok {
+		return 0, 0, fieldValueError("priority", in.Priority, `want "high", "normal" or "low"`)
 	}
 	if reason := checkLabel(in.ID, MaxIDLength, 0x21); reason != "" {
-		return 0, fieldValueError("id", in.ID, reason+" without spaces")
+		return 0, 0, fieldValueError("id", in.ID, reason+" without spaces")
 	}
 	if reason := checkLabel(in.Source, MaxSourceLength, 0x20); reason != "" {
-		return 0, fieldValueError("source", in.Source, reason)
+		return 0, 0, fieldValueError("source", in.Source, reason)
 	}
 	switch n := in.Items(); {
 	case n == 0:
-		return 0, fieldError("", "no items; give at least one of files, tags, hosts, prefixes or purge_everything")
+		return 0, 0, fieldError("", "no items; give at least one of files, tags, hosts, prefixes or purge_everything")
 	case n > MaxItems:
-		return 0, fieldError("", strconv.Itoa(n)+" items, more than "+strconv.Itoa(MaxItems)+
+		return 0, 0, fieldError("", strconv.Itoa(n)+" items, more than "+strconv.Itoa(MaxItems)+
 			" in one intent; split it into several intents")
 	}
 	if in.Zone == "" {
 		// Tags and everything have no hostname to route by.
 		if len(in.Tags) > 0 {
-			return 0, fieldError("tags", `tags need "zone": give the zone name or id`)
+			return 0, 0, fieldError("tags", `tags need "zone": give the zone name or id`)
 		}
 		if in.PurgeEverything {
-			return 0, fieldError("purge_everything", `purge_everything needs "zone": give the zone name or id`)
+			return 0, 0, fieldError("purge_everything", `purge_everything needs "zone": give the zone name or id`)
 		}
 	}
-	return mode, nil
+	return mode, prio, nil
 }
 
 // checkLabel checks an id or source: at most max bytes of ASCII from min
