@@ -158,9 +158,6 @@ func TestPurgeRateLimitHeaders(t *testing.T) {
 			if e.Kind != KindRateLimited || e.Status != 429 || !e.HasCode(CodeRateLimited) || e.RetryAfter != tt.want {
 				t.Errorf("err = %+v, want rate_limited 429 1134 retry after %v", e, tt.want)
 			}
-			if !e.Retryable() {
-				t.Error("rate limited not retryable")
-			}
 		})
 	}
 }
@@ -241,7 +238,7 @@ func TestPurgeConnectionReset(t *testing.T) {
 	})
 	_, err := New(srv.URL, Auth{Token: "t"}, nil).Purge(context.Background(), zoneID, ModePurge, Request{Tags: []string{"a"}})
 	e := asError(t, err)
-	if e.Kind != KindNetwork || e.Status != 0 || e.Err == nil || !e.Retryable() {
+	if e.Kind != KindNetwork || e.Status != 0 || e.Err == nil {
 		t.Errorf("err = %+v, want network with cause", e)
 	}
 	// The client does not retry by itself.
@@ -268,8 +265,8 @@ func TestPurgeClientTimeout(t *testing.T) {
 	hc := &http.Client{Timeout: 50 * time.Millisecond}
 	_, err := New(srv.URL, Auth{Token: "t"}, hc).Purge(context.Background(), zoneID, ModePurge, Request{Tags: []string{"a"}})
 	e := asError(t, err)
-	if e.Kind != KindNetwork || !e.Retryable() {
-		t.Errorf("err = %v, want retryable network", e)
+	if e.Kind != KindNetwork {
+		t.Errorf("err = %v, want network", e)
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Errorf("client timeout reported as caller cancellation: %v", err)
@@ -329,7 +326,7 @@ func TestPurgeRefusesBeforeSending(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := c.Purge(context.Background(), tt.zone, ModePurge, tt.req)
-		if e := asError(t, err); e.Kind != KindClient || e.Status != 0 || e.Err == nil || e.Retryable() {
+		if e := asError(t, err); e.Kind != KindClient || e.Status != 0 || e.Err == nil {
 			t.Errorf("%s: err = %+v, want client error before sending", tt.name, e)
 		}
 	}

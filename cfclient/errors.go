@@ -130,16 +130,6 @@ func clip(s string, n int) string {
 // Unwrap returns Err.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Retryable reports whether resending the same body later can succeed:
-// rate_limited, server and network errors.
-func (e *Error) Retryable() bool {
-	switch e.Kind {
-	case KindRateLimited, KindServer, KindNetwork:
-		return true
-	}
-	return false
-}
-
 // HasCode reports whether Cloudflare's errors[] held code.
 func (e *Error) HasCode(code int) bool {
 	for _, c := range e.Codes {

@@ -55,9 +55,6 @@ func FuzzParseResponse(f *testing.F) {
 		if e.RetryAfter < 0 || e.RetryAfter > maxRetryAfter || (e.RetryAfter != 0 && e.Kind != KindRateLimited) {
 			t.Fatalf("RetryAfter = %v for %v", e.RetryAfter, e.Kind)
 		}
-		if e.Retryable() != (e.Kind == KindRateLimited || e.Kind == KindServer) {
-			t.Fatalf("Retryable = %v for %v", e.Retryable(), e.Kind)
-		}
 		msg := e.Error()
 		if !strings.HasPrefix(msg, "cloudflare purge: "+e.Kind.String()) || strings.ContainsAny(msg, "\n\r") || len(msg) > 4096 {
 			t.Fatalf("Error() = %q", msg)

@@ -132,16 +132,10 @@ func TestParseResponseSuccess(t *testing.T) {
 }
 
 func TestErrorMethods(t *testing.T) {
-	retryable := map[Kind]bool{KindRateLimited: true, KindTooManyKeys: false, KindClient: false, KindAuth: false, KindServer: true, KindNetwork: true}
 	names := map[Kind]string{KindRateLimited: "rate_limited", KindTooManyKeys: "too_many_keys", KindClient: "client", KindAuth: "auth", KindServer: "server", KindNetwork: "network", 0: "unknown", 99: "unknown"}
 	for k, want := range names {
 		if k.String() != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, k, want)
-		}
-	}
-	for k, want := range retryable {
-		if got := (&Error{Kind: k}).Retryable(); got != want {
-			t.Errorf("%v Retryable = %v, want %v", k, got, want)
 		}
 	}
 	cause := errors.New("connection reset by peer")

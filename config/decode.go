@@ -12,10 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var (
-	durationType = reflect.TypeFor[time.Duration]()
-	secretType   = reflect.TypeFor[Secret]()
-)
+var durationType = reflect.TypeFor[time.Duration]()
 
 // decoder fills a Config from a parsed YAML tree. It takes the place of
 // yaml.v3's own decoding, whose errors neither name the key path nor keep a

@@ -104,7 +104,7 @@ func (f File) MarshalJSON() ([]byte, error) {
 	if len(f.Headers) == 0 {
 		return marshal(f.URL)
 	}
-	return marshal(fileObject{URL: f.URL, Headers: f.Headers})
+	return marshal(fileObject(f))
 }
 
 // UnmarshalJSON accepts the string and the object form, with the same

@@ -31,7 +31,7 @@ const (
 // once that copy is stored terminates the original: on a work-queue stream
 // Term deletes, so terminating first could lose the intent. If the copy
 // cannot be stored, the original is nak'ed with a delay and tried again.
-func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason string) {
+func (w *Worker) deadLetter(ctx context.Context, msg message, kind, reason string) {
 	reason = cleanReason(reason)
 	dl := &nats.Msg{
 		Subject: dlqSubject(msg.Subject()),
@@ -85,7 +85,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 }
 
 // streamSeq returns the stream sequence of a JetStream message.
-func streamSeq(msg Message) (uint64, bool) {
+func streamSeq(msg message) (uint64, bool) {
 	jm, ok := msg.(interface {
 		Metadata() (*jetstream.MsgMetadata, error)
 	})

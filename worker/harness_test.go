@@ -17,6 +17,7 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/callkeys"
 	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
@@ -272,7 +273,7 @@ func coveredBy(calls []cftest.Call, zone string, mode intent.Mode, k intent.Key,
 		if c.ZoneID != zone || c.Endpoint != endpoint || c.At.Before(t) {
 			continue
 		}
-		for _, ck := range testutil.CallKeys(c) {
+		for _, ck := range callkeys.Of(c) {
 			if ck == k || intent.Covers(ck, k) {
 				return true
 			}

@@ -9,19 +9,15 @@ import (
 	"github.com/purge-worker/purge-worker/batcher"
 )
 
-// Acker is how the worker settles a message; jetstream.Msg implements it.
-type Acker interface {
+// message is a received message: how the worker settles it, and its
+// content for the dead-letter copy. jetstream.Msg implements it; tests
+// hand in their own.
+type message interface {
 	Ack() error
 	Nak() error
 	NakWithDelay(delay time.Duration) error
 	InProgress() error
 	TermWithReason(reason string) error
-}
-
-// Message is a received message: its content, for the dead-letter copy, and
-// its [Acker]. jetstream.Msg implements it.
-type Message interface {
-	Acker
 	Data() []byte
 	Headers() nats.Header
 	Subject() string
@@ -29,7 +25,7 @@ type Message interface {
 
 // held is a message received and not yet settled.
 type held struct {
-	msg Message
+	msg message
 	seq uint64 // stream sequence: a redelivery of a held message is recognised by it
 }
 
@@ -121,7 +117,7 @@ func (w *Worker) keepAlive(ctx context.Context) {
 		case <-t.C:
 		}
 		w.mu.Lock()
-		msgs := make([]Message, 0, len(w.held))
+		msgs := make([]message, 0, len(w.held))
 		for _, m := range w.held {
 			msgs = append(msgs, m.msg)
 		}

@@ -187,7 +187,7 @@ func (w *Worker) atCap(held int) bool {
 // and how many messages are now held. A redelivery of a message we still
 // hold (its ack_wait ran out despite the keep-alive, e.g. across a
 // reconnect) only refreshes the message to settle; it is not purged twice.
-func (w *Worker) add(msg Message, seq uint64, now time.Time, parts []intent.Part) (bool, int) {
+func (w *Worker) add(msg message, seq uint64, now time.Time, parts []intent.Part) (bool, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if h, ok := w.bySeq[seq]; ok {

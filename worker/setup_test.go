@@ -14,8 +14,7 @@ import (
 // Streams an operator created beforehand, with settings of their own, are
 // used as they are; the worker neither fails nor rewrites them.
 func TestUsesOperatorCreatedStreams(t *testing.T) {
-	var h *harness
-	h = newHarness(t, func(hh *harness) {
+	h := newHarness(t, func(hh *harness) {
 		sc := StreamConfig("PURGE")
 		sc.Description = "created by ops"
 		sc.MaxMsgs = 5000

@@ -201,7 +201,7 @@ func TestLoweredLimit(t *testing.T) {
 	}
 	err := f.purge(t, zoneA, cfclient.Request{Files: urls(31, "www.example.com")})
 	e := asError(t, err)
-	if e.Kind != cfclient.KindTooManyKeys || e.Status != 400 || !e.HasCode(cfclient.CodeTooManyFiles) || e.Retryable() {
+	if e.Kind != cfclient.KindTooManyKeys || e.Status != 400 || !e.HasCode(cfclient.CodeTooManyFiles) {
 		t.Fatalf("31 files: %v, want too_many_keys", e)
 	}
 	// The prefixes refusal carries a code cfclient does not know; it is

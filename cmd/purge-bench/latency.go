@@ -7,7 +7,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
-	"github.com/purge-worker/purge-worker/internal/testutil"
+	"github.com/purge-worker/purge-worker/internal/callkeys"
 )
 
 // sent is one published intent, remembered to find the calls that covered
@@ -46,7 +46,7 @@ func indexCalls(calls []cftest.Call) callIndex {
 			cs = &callSpace{exact: map[intent.Key][]time.Time{}, hosts: map[string][]time.Time{}, prefixes: map[string][]time.Time{}}
 			idx[sp] = cs
 		}
-		for _, k := range testutil.CallKeys(c) {
+		for _, k := range callkeys.Of(c) {
 			switch k.Kind {
 			case intent.KindEverything:
 				cs.everything = append(cs.everything, c.At)

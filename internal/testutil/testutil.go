@@ -1,9 +1,8 @@
 // Package testutil holds the helpers the project's tests share: a real
 // nats-server with JetStream embedded in the test process, a client of it
-// and the messages of a stream, free loopback addresses, a buffer that
-// concurrent writers may share, and the keys of a call cftest recorded. It
-// is imported by _test.go files and by cmd/purge-bench, which checks the
-// same things.
+// and the messages of a stream, free loopback addresses, and a buffer that
+// concurrent writers may share. Only _test.go files import it: no shipped
+// binary links a test helper.
 package testutil
 
 import (

@@ -1,4 +1,8 @@
-package testutil
+// Package callkeys reads back the keys of a purge call that the fake
+// Cloudflare API (cftest) recorded, in the form the intent package
+// normalises them to. Tests and cmd/purge-bench use it to ask whether a
+// call covered a published key.
+package callkeys
 
 import (
 	"strings"
@@ -7,11 +11,11 @@ import (
 	"github.com/purge-worker/purge-worker/intent"
 )
 
-// CallKeys turns a call cftest recorded back into keys in the form intent
-// normalises them (the worker sends keys normalised), so that a test can
-// ask whether a call covered an intent's key with [intent.Covers]. It lives
-// here, not in cftest, because the fake must not share the code it checks.
-func CallKeys(c cftest.Call) []intent.Key {
+// Of turns a call cftest recorded back into keys in the form intent
+// normalises them (the worker sends keys normalised), so that a caller can
+// ask whether a call covered an intent's key with [intent.Covers]. It is
+// not part of cftest, because the fake must not share the code it checks.
+func Of(c cftest.Call) []intent.Key {
 	var kind intent.Kind
 	switch c.Kind {
 	case "files":
