@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -107,10 +108,27 @@ func isEmail(s string) bool {
 	return ok && local != "" && domain != "" && !strings.Contains(domain, "@") && isVisibleASCII(s)
 }
 
-// redactURL hides the userinfo (which may hold a password) of a URL for an
-// error message. It works on the text, not on url.Parse's result, because the
-// URLs it is given are the ones that failed to parse or validate.
-func redactURL(s string) string {
+// RedactURL returns s for a log line or an error message with its password
+// hidden by (*url.URL).Redacted. A user name without a password is hidden
+// too, since NATS takes a token in that place. A URL that does not parse
+// (the ones validation reports often do not) loses everything between its
+// scheme and its last "@" instead.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return redactUserinfo(s)
+	}
+	if u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return redactUserinfo(s)
+	}
+	return u.Redacted()
+}
+
+// redactUserinfo replaces the text between the scheme and the last "@".
+func redactUserinfo(s string) string {
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
 		return s

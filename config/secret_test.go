@@ -132,9 +132,10 @@ func TestErrorsHideSecrets(t *testing.T) {
 		{"ingest token too short", "http: {ingest_tokens: [" + s[:8] + "]}\n", "http.ingest_tokens[0]: must be at least 16 characters"},
 		{"ingest token with a control character", "http: {ingest_tokens: [\"" + s + "\\u0001\"]}\n", "http.ingest_tokens[0]: contains whitespace"},
 		{"ingest tokens are a mapping", "http: {ingest_tokens: {" + s + ": x}}\n", "http.ingest_tokens: line 1: want a list, got a mapping"},
-		{"password in the nats url", "nats: {url: \"http://user:" + s + "@h:4222\"}\n", `nats.url: "http://<redacted>@h:4222" is not`},
+		{"password in the nats url", "nats: {url: \"http://user:" + s + "@h:4222\"}\n", `nats.url: "http://user:xxxxx@h:4222" is not`},
+		{"token as the nats url's user", "nats: {url: \"http://" + s + "@h:4222\"}\n", `nats.url: "http://<redacted>@h:4222" is not`},
 		{"password in a broken nats url", "nats: {url: \"nats://u:" + s + "@h:99x\"}\n", `nats.url: "nats://<redacted>@h:99x" is not`},
-		{"password in the api url", "cloudflare: {api_base_url: \"ftp://u:" + s + "@h\"}\n", `cloudflare.api_base_url: "ftp://<redacted>@h" is not`},
+		{"password in the api url", "cloudflare: {api_base_url: \"ftp://u:" + s + "@h\"}\n", `cloudflare.api_base_url: "ftp://u:xxxxx@h" is not`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

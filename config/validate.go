@@ -123,7 +123,7 @@ func (v *validator) natsURL(s string) {
 		}
 		u, err := url.Parse(part)
 		if err != nil || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) || u.Hostname() == "" {
-			v.addf(key, "%s is not a nats://, tls://, ws:// or wss:// URL with a host (or %q)", v.show(key, redactURL(part)), EmbeddedURL)
+			v.addf(key, "%s is not a nats://, tls://, ws:// or wss:// URL with a host (or %q)", v.show(key, RedactURL(part)), EmbeddedURL)
 		}
 	}
 }

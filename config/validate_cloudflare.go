@@ -41,7 +41,7 @@ func (v *validator) apiBaseURL(s string) {
 	const key = "cloudflare.api_base_url"
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		v.addf(key, "%s is not an absolute http:// or https:// URL without query or fragment", v.show(key, redactURL(s)))
+		v.addf(key, "%s is not an absolute http:// or https:// URL without query or fragment", v.show(key, RedactURL(s)))
 	}
 }
 

@@ -3,7 +3,6 @@ package natsconn
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 )
 
 // serverLogger adapts nats-server's printf logger to slog. The server's
@@ -27,12 +26,4 @@ func (l *serverLogger) Debugf(format string, v ...any) {
 }
 func (l *serverLogger) Tracef(format string, v ...any) {
 	l.log.Debug("nats_server", "detail", fmt.Sprintf(format, v...))
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }

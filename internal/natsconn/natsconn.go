@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/purge-worker/purge-worker/config"
 )
 
 // Options says how to connect.
@@ -87,7 +89,7 @@ func joinURLs(urls []string) string {
 func RedactURLs(urls []string) string {
 	out := make([]string, len(urls))
 	for i, u := range urls {
-		out[i] = redactURL(u)
+		out[i] = config.RedactURL(u)
 	}
 	return joinURLs(out)
 }
