@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
@@ -21,7 +23,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == childBacklog {
 		os.Exit(childMain(os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// Every goroutine the bench starts has an owner that stops it.
+	goleak.VerifyTestMain(m)
 }
 
 // smoke is every scenario at half a percent of its size: enough to drive
