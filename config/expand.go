@@ -2,14 +2,19 @@ package config
 
 import (
 	"errors"
+	"os"
 	"strings"
 )
 
-// expand replaces ${NAME} in s with getenv(NAME), ${NAME:-fallback} with the
-// fallback when the variable is unset or empty, and $$ with a single $. A $
-// followed by anything else is kept as it is, so a literal value holding a
-// lone $ (a password, say) needs no escaping. The substituted text is not
-// expanded again. A fallback cannot contain "}".
+// expand replaces variable references in s as a shell or docker compose
+// would, with [os.Expand]: ${NAME} and $NAME by getenv(NAME),
+// ${NAME:-fallback} by the fallback when the variable is unset or empty, and
+// $$ by a single $. The substituted text is not expanded again. A fallback
+// cannot contain "}".
+//
+// os.Expand silently drops a "${" without its "}" and an empty "${}"; in a
+// config file both are mistakes, so they are refused first, as is a
+// reference that is not a portable variable name ($1, ${A B}).
 //
 // refs lists the variables used, as "${NAME}", so that error messages can
 // name them instead of showing a value that may be secret. Errors never
@@ -18,40 +23,52 @@ func expand(s string, getenv func(string) string) (out string, refs []string, er
 	if !strings.Contains(s, "$") {
 		return s, nil, nil
 	}
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '$')
-		if i < 0 {
-			b.WriteString(s)
-			return b.String(), refs, nil
+	if err := checkBraces(s); err != nil {
+		return "", nil, err
+	}
+	badName := false
+	out = os.Expand(s, func(ref string) string {
+		if ref == "$" {
+			return "$"
 		}
-		b.WriteString(s[:i])
-		s = s[i:]
-		switch {
-		case strings.HasPrefix(s, "$$"):
-			b.WriteByte('$')
-			s = s[2:]
-		case strings.HasPrefix(s, "${"):
-			end := strings.IndexByte(s, '}')
-			if end < 0 {
-				return "", nil, errors.New(`"${" without a closing "}"; write "$$" for a literal "$"`)
+		name, fallback, hasFallback := strings.Cut(ref, ":-")
+		if !isEnvName(name) {
+			badName = true
+			return ""
+		}
+		refs = append(refs, "${"+name+"}")
+		if v := getenv(name); v != "" || !hasFallback {
+			return v
+		}
+		return fallback
+	})
+	if badName {
+		return "", nil, errors.New(`a "$" reference needs a variable name of letters, digits and "_", not starting with a digit; write "$$" for a literal "$"`)
+	}
+	return out, refs, nil
+}
+
+// checkBraces refuses the "${" forms that os.Expand would drop unnoticed.
+func checkBraces(s string) error {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			i++ // "$$" is a literal "$"
+		case '{':
+			end := strings.IndexByte(s[i:], '}')
+			switch end {
+			case -1:
+				return errors.New(`"${" without a closing "}"; write "$$" for a literal "$"`)
+			case 2:
+				return errors.New(`an empty "${}"; write "$$" for a literal "$"`)
 			}
-			name, fallback, hasFallback := strings.Cut(s[2:end], ":-")
-			if !isEnvName(name) {
-				return "", nil, errors.New(`a "${...}" reference needs a variable name of letters, digits and "_", not starting with a digit`)
-			}
-			v := getenv(name)
-			if v == "" && hasFallback {
-				v = fallback
-			}
-			b.WriteString(v)
-			refs = append(refs, "${"+name+"}")
-			s = s[end+1:]
-		default:
-			b.WriteByte('$')
-			s = s[1:]
+			i += end
 		}
 	}
+	return nil
 }
 
 // isEnvName reports whether s is a portable environment variable name.

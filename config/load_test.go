@@ -64,8 +64,8 @@ func TestParseRefusesBadYAML(t *testing.T) {
 		{"syntax error", "nats:\n  url: [embedded\n", []string{"yaml: line"}},
 		{"tab indentation", "nats:\n\turl: embedded\n", []string{"yaml: line 2"}},
 		{"unterminated variable", "nats: {url: \"${NATS_URL\"}\n", []string{`nats.url: line 1: "${" without a closing "}"`}},
-		{"bad variable name", "nats: {url: \"${1X}\"}\n", []string{`nats.url: line 1: a "${...}" reference needs a variable name`}},
-		{"empty variable name", "nats: {url: \"${}\"}\n", []string{`nats.url: line 1: a "${...}" reference needs a variable name`}},
+		{"bad variable name", "nats: {url: \"${1X}\"}\n", []string{`nats.url: line 1: a "$" reference needs a variable name`}},
+		{"empty variable name", "nats: {url: \"${}\"}\n", []string{`nats.url: line 1: an empty "${}"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +112,7 @@ nats:
   max_ack_pending: ${PENDING}
   max_deliver: "${UNSET:-7}"
   stream: PURGE$$X
-  consumer: $HOME-${COLOUR}
+  consumer: $$HOME-$COLOUR
 batch: {window: "${WINDOW}"}
 log: {level: "${LOGLEVEL:-warn}"}
 http: {ingest_tokens: ["${TOKEN}-0123456789"]}
@@ -133,7 +133,7 @@ http: {ingest_tokens: ["${TOKEN}-0123456789"]}
 	}
 	for _, k := range asked {
 		if k == "HOME" {
-			t.Errorf("$HOME (unbraced) was looked up; only ${VAR} is expanded")
+			t.Errorf("$$HOME was looked up; $$ is a literal $")
 		}
 	}
 }
@@ -178,8 +178,11 @@ func TestExpand(t *testing.T) {
 		{"$${A}", "${A}", 0},
 		{"$$$${A}", "$${A}", 0},
 		{"$$${A}", "$x", 1},
-		{"a$b$", "a$b$", 0},
-		{"$A", "$A", 0},
+		{"a$b$", "a$", 1}, // $b is unset; a trailing $ stays
+		{"$A", "x", 1},
+		{"$A-$B.", "x-y.", 2},
+		{"cost: $ 5", "cost: $ 5", 0},
+		{"$$A", "$A", 0},
 		{"${DOLLAR}", "$${A}", 1},
 	}
 	for _, tt := range tests {
@@ -188,7 +191,7 @@ func TestExpand(t *testing.T) {
 			t.Errorf("expand(%q) = %q, %q, %v; want %q with %d refs", tt.in, got, refs, err, tt.want, tt.refs)
 		}
 	}
-	for _, in := range []string{"${", "${A", "x${A:-b", "${-}", "${A B}", "${9}"} {
+	for _, in := range []string{"${", "${A", "x${A:-b", "${}", "a${}b", "${-}", "${A B}", "${9}", "$1", "pa$-ss"} {
 		if got, _, err := expand(in, env); err == nil {
 			t.Errorf("expand(%q) = %q, want an error", in, got)
 		}
