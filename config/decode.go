@@ -25,6 +25,15 @@ var durationType = reflect.TypeFor[time.Duration]()
 //   - an empty value (`key:` or `key: ~`) keeps the default, as in yaml.v3;
 //   - aliases and merge keys are refused: a config this small does not need
 //     them, and following them would let a short file expand exponentially.
+//
+// yaml.v3's Decoder.KnownFields was tried in its place and does not fit:
+// it decodes bytes, not the expanded tree, so the tree would have to be
+// encoded again and every line number in its errors mapped back; it
+// silently truncates 1.5 into an int field (max_ack_pending: 1.5 becomes
+// 1); and its errors quote the first 7 characters of a bad value, a secret
+// included, and echo unknown and repeated key names, so each message would
+// have to be parsed and rewritten. Walking the tree states the rules above
+// in less code than that.
 type decoder struct {
 	getenv  func(string) string
 	envRefs map[string]string // key path -> the ${VAR} references of its value
