@@ -111,11 +111,12 @@ func isEmail(s string) bool {
 // RedactURL returns s for a log line or an error message with its password
 // hidden by (*url.URL).Redacted. A user name without a password is hidden
 // too, since NATS takes a token in that place. A URL that does not parse
-// (the ones validation reports often do not) loses everything between its
-// scheme and its last "@" instead.
+// (the ones validation reports often do not), or that has an "@" outside a
+// user part, loses everything between its scheme and its last "@" instead.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || (u.User == nil && strings.Contains(s, "@")) {
+		// "u:pw@h" parses as scheme "u" with opaque "pw@h": no User.
 		return redactUserinfo(s)
 	}
 	if u.User == nil {

@@ -179,3 +179,19 @@ func TestErrorsHideEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"nats://h1:4222", "nats://h1:4222"},
+		{"nats://admin:s3cr3t@h1:4222", "nats://admin:xxxxx@h1:4222"},
+		{"nats://s3cr3t-token@h1:4222", "nats://<redacted>@h1:4222"}, // a NATS token in the user's place
+		{"nats://u:s3cr3t@h:99x", "nats://<redacted>@h:99x"},         // does not parse
+		{"u:s3cr3t@h", "<redacted>@h"},
+		{"https://api.cloudflare.com/client/v4", "https://api.cloudflare.com/client/v4"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
