@@ -6,10 +6,13 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 var (
@@ -51,7 +54,18 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// Every goroutine a test starts (output readers, waiters of the
+		// processes) has an owner that stops it; the keep-alive
+		// connections of http.Get are the client's pool, not a leak.
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // goCommand finds the go command: on PATH, else under $GOROOT.
