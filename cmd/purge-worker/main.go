@@ -51,7 +51,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("starting", "version", daemon.Version, "config", *path)
+	log.Info("starting", "version", daemon.Version, "config", *path, "dry_run", cfg.DryRun())
 	if err := daemon.Run(ctx, cfg, log); err != nil {
 		fmt.Fprintf(stderr, "purge-worker: %v\n", err)
 		return 1

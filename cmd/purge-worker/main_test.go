@@ -198,12 +198,18 @@ shutdown_timeout: 5s
 			}
 			msgs := map[string]bool{}
 			for line := range strings.Lines(stderr.String()) {
-				var rec struct{ Msg string }
+				var rec struct {
+					Msg    string
+					DryRun *bool `json:"dry_run"`
+				}
 				if err := json.Unmarshal([]byte(line), &rec); err != nil {
 					t.Errorf("log line is not JSON: %q", line)
 					continue
 				}
 				msgs[rec.Msg] = true
+				if rec.Msg == "starting" && (rec.DryRun == nil || !*rec.DryRun) {
+					t.Errorf("starting log line %q does not say dry_run=true", line)
+				}
 			}
 			for _, m := range []string{"starting", "dry_run", "worker_started", "worker_stopped"} {
 				if !msgs[m] {
