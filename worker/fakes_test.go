@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/intent"
@@ -19,6 +21,7 @@ import (
 type fakeMsg struct {
 	mu       sync.Mutex
 	data     []byte
+	header   nats.Header
 	subject  string
 	acks     int
 	naks     int
@@ -29,7 +32,7 @@ type fakeMsg struct {
 }
 
 func (m *fakeMsg) Data() []byte         { return m.data }
-func (m *fakeMsg) Headers() nats.Header { return nats.Header{} }
+func (m *fakeMsg) Headers() nats.Header { return m.header }
 func (m *fakeMsg) Subject() string      { return m.subject }
 func (m *fakeMsg) Ack() error           { m.mu.Lock(); m.acks++; m.mu.Unlock(); return nil }
 func (m *fakeMsg) Nak() error           { m.mu.Lock(); m.naks++; m.mu.Unlock(); return nil }
@@ -103,17 +106,18 @@ func (d *fakeDLQ) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 	return &jetstream.PubAck{Stream: "PURGE_DLQ", Sequence: uint64(len(d.msgs))}, nil
 }
 
-// unit is a Worker without NATS: its sender loop runs against a fakePurger,
-// and messages are added directly, so that windows, pauses and backoff can
-// be tested in a synctest bubble.
+// unit is a Worker without NATS: its sender, keep-alive and dead-letter
+// loops run against a fakePurger and a fakeDLQ, and messages are added
+// directly, so that windows, pauses and backoff can be tested in a synctest
+// bubble.
 type unit struct {
-	t      *testing.T
-	w      *Worker
-	p      *fakePurger
-	dlq    *fakeDLQ
-	cancel context.CancelFunc
-	done   chan struct{}
-	seq    uint64
+	t       *testing.T
+	w       *Worker
+	p       *fakePurger
+	dlq     *fakeDLQ
+	bg      *background
+	stopped bool
+	seq     uint64
 }
 
 func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
@@ -129,23 +133,32 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}, done: make(chan struct{})}
+	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}}
 	w.dlq = u.dlq
 	w.consumer.Store(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	u.cancel = cancel
-	go func() {
-		defer close(u.done)
-		w.runSender(ctx, w.accounts[0])
-	}()
+	u.bg = w.startBackground(context.Background())
 	return u
 }
 
-// stop ends the sender and waits for every call it started.
+// stop ends the loops without a flush: it cancels the senders, waits for
+// every call they started, then for the dead letters those queued.
 func (u *unit) stop() {
-	u.cancel()
-	<-u.done
+	if u.stopped {
+		return
+	}
+	u.stopped = true
+	u.bg.stopSenders()
+	u.bg.senders.Wait()
 	u.w.calls.Wait()
+	u.w.closeDeadLetters()
+	u.bg.dead.Wait()
+	u.bg.stopDead()
+}
+
+// shutdown is what Run does once intake has stopped.
+func (u *unit) shutdown() {
+	u.stopped = true
+	u.w.stopBackground(u.bg)
 }
 
 // add hands an intent to the worker as if intake had received it now.
@@ -185,4 +198,75 @@ func numbered(prefix string, n int) []string {
 		out[i] = prefix + strconv.Itoa(i)
 	}
 	return out
+}
+
+// fakeJSMsg is a fakeMsg that also implements jetstream.Msg, so that tests
+// can drive Worker.receive (validation, metrics, wake-up policy) directly.
+type fakeJSMsg struct {
+	*fakeMsg
+	seq       uint64
+	pending   uint64 // NumPending reported in the metadata
+	delivered uint64 // NumDelivered reported in the metadata; 0 means 1
+}
+
+func (m *fakeJSMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{
+		Sequence:     jetstream.SequencePair{Stream: m.seq, Consumer: m.seq},
+		NumDelivered: max(m.delivered, 1),
+		NumPending:   m.pending,
+		Stream:       "PURGE",
+		Consumer:     "c",
+	}, nil
+}
+func (m *fakeJSMsg) Reply() string                   { return "" }
+func (m *fakeJSMsg) DoubleAck(context.Context) error { return m.Ack() }
+func (m *fakeJSMsg) Term() error                     { return m.TermWithReason("") }
+
+// jsMsg builds a JetStream message carrying in (or body, if in is nil)
+// with stream sequence seq and pending messages still in the stream.
+func jsMsg(t *testing.T, in *intent.Intent, body string, seq, pending uint64) *fakeJSMsg {
+	t.Helper()
+	data := []byte(body)
+	if in != nil {
+		var err error
+		if data, err = json.Marshal(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fakeJSMsg{fakeMsg: &fakeMsg{data: data, subject: "purge.test"}, seq: seq, pending: pending}
+}
+
+// addQuiet hands an intent to the batcher without waking the sender.
+func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
+	u.t.Helper()
+	parts, err := in.Bind(u.w.zones)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	u.seq++
+	m := &fakeMsg{subject: "purge.test"}
+	u.w.add(m, u.seq, time.Now(), parts)
+	return m
+}
+
+// gathered returns the value of the counter name{label=value} in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,8 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/purge-worker/purge-worker/cfclient"
@@ -21,54 +18,6 @@ import (
 // Tests written during the review of package worker. Each one demonstrates
 // a bug and fails until it is fixed; see the review report for the cause
 // and the proposed fix.
-
-// fakeJSMsg is a fakeMsg that also implements jetstream.Msg, so that tests
-// can drive Worker.receive (validation, metrics, wake-up policy) directly.
-type fakeJSMsg struct {
-	*fakeMsg
-	seq     uint64
-	pending uint64 // NumPending reported in the metadata
-}
-
-func (m *fakeJSMsg) Metadata() (*jetstream.MsgMetadata, error) {
-	return &jetstream.MsgMetadata{
-		Sequence:     jetstream.SequencePair{Stream: m.seq, Consumer: m.seq},
-		NumDelivered: 1,
-		NumPending:   m.pending,
-		Stream:       "PURGE",
-		Consumer:     "c",
-	}, nil
-}
-func (m *fakeJSMsg) Reply() string                   { return "" }
-func (m *fakeJSMsg) DoubleAck(context.Context) error { return m.Ack() }
-func (m *fakeJSMsg) Term() error                     { return m.TermWithReason("") }
-
-// jsMsg builds a JetStream message carrying in (or body, if in is nil)
-// with stream sequence seq and pending messages still in the stream.
-func jsMsg(t *testing.T, in *intent.Intent, body string, seq, pending uint64) *fakeJSMsg {
-	t.Helper()
-	data := []byte(body)
-	if in != nil {
-		var err error
-		if data, err = json.Marshal(in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &fakeJSMsg{fakeMsg: &fakeMsg{data: data, subject: "purge.test"}, seq: seq, pending: pending}
-}
-
-// addQuiet hands an intent to the batcher without waking the sender.
-func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
-	u.t.Helper()
-	parts, err := in.Bind(u.w.zones)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	u.seq++
-	m := &fakeMsg{subject: "purge.test"}
-	u.w.add(m, u.seq, time.Now(), parts)
-	return m
-}
 
 // Semantics 3: a zone's items wait at most batch.window. wakeAfterIntake
 // skips the wake-up while the stream reports more pending messages and the
@@ -254,28 +203,6 @@ func TestReviewRedeliveryDoesNotCountItemsTwice(t *testing.T) {
 	})
 }
 
-// gathered returns the value of the counter name{label=value} in reg.
-func gathered(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label && lp.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
-}
-
 // Semantics 4 and /readyz: a call issued before Cloudflare refused the
 // account's token, whose success arrives after the refusal, clears the
 // auth report (account.succeeded) although the account stays paused and
@@ -352,60 +279,6 @@ func TestReviewUpperCaseZoneIDIsServed(t *testing.T) {
 		if acks, _, _ := m.settled(); acks != 1 {
 			t.Errorf("intent for a zone configured with an upper-case id: %d calls, acks=%d, held=%d; want it purged and acked",
 				len(p.snapshot()), acks, w.heldCount())
-		}
-	})
-}
-
-// blockingDLQ is a dead-letter stream that does not answer (NATS down, or a
-// stream without quorum): a publish returns only when its context ends.
-type blockingDLQ struct{}
-
-func (blockingDLQ) PublishMsg(ctx context.Context, _ *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-
-// Semantics 6 and Run's doc: shutdown completes within ShutdownTimeout. A
-// call that ends in a dead letter during the flush publishes the copy with
-// context.WithoutCancel(ctx) and its own 10s timeout (deadLetter), so
-// cancelling the senders at the deadline does not stop it, and Run waits
-// for it in w.calls.Wait: 10s past the deadline per refused message, one
-// after the other.
-func TestReviewShutdownDeadlineBoundsDeadLetters(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
-		u.w.cfg.ShutdownTimeout = time.Second
-		u.w.dlq = blockingDLQ{}
-		shuttingDown := make(chan struct{})
-		u.p.respond = func(_ int, req cfclient.Request) error {
-			<-shuttingDown
-			time.Sleep(500 * time.Millisecond)
-			return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
-				Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge"}}}
-		}
-		// Three intents for the same refused URL: one call, three dead letters.
-		var msgs []*fakeMsg
-		for range 3 {
-			msgs = append(msgs, u.addQuiet(urls("example.com", "/bad")))
-		}
-		u.w.wakeAll()
-		time.Sleep(200 * time.Millisecond)
-		synctest.Wait() // the call is in flight
-
-		// What Run does once intake has stopped.
-		start := time.Now()
-		close(shuttingDown)
-		u.w.shutdown(u.cancel)
-		<-u.done
-		u.w.calls.Wait()
-		u.w.releaseAll()
-		if took := time.Since(start); took > u.w.cfg.ShutdownTimeout+100*time.Millisecond {
-			t.Errorf("shutdown took %s, want at most the shutdown timeout %s", took, u.w.cfg.ShutdownTimeout)
-		}
-		for i, m := range msgs {
-			if acks, naks, terms := m.settled(); acks+naks+terms != 1 {
-				t.Errorf("message %d settled acks=%d naks=%d terms=%d, want exactly once", i, acks, naks, terms)
-			}
 		}
 	})
 }
