@@ -77,6 +77,13 @@ func (w *Worker) deadLetter(ctx context.Context, j deadJob) {
 		seq = md.Sequence.Stream
 	}
 	err := w.storeCopy(ctx, msg, reason, seq)
+	if err != nil && ctx.Err() != nil {
+		// The shutdown deadline passed: not the stream's fault. Another
+		// replica, or the next start, gets the message at once.
+		_ = msg.Nak()
+		w.metrics.acks.WithLabelValues("nak").Inc()
+		return
+	}
 	if err != nil {
 		w.copyFailed(msg, md, j.kind, reason, err)
 		return
