@@ -235,50 +235,33 @@ func (h *harness) refusedForRate() int {
 	return n
 }
 
-// coveredAfter checks that every key of every published intent was covered
-// by an accepted call of its zone received after the intent was published.
+// coveredAfter checks, by Cloudflare's rules (testutil.Coverage, not the
+// worker's own intent.Covers), that every item of every published intent
+// was purged by an accepted call of its zone received after the intent was
+// published.
 func (h *harness) coveredAfter(intents []*intent.Intent, published []time.Time) {
 	h.t.Helper()
-	zones, err := h.cfg.intentZones()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	calls := h.accepted()
+	cv := h.coverage()
+	ix := testutil.IndexCalls(h.accepted())
 	for i, in := range intents {
-		parts, err := in.Bind(zones)
+		missed, err := cv.Uncovered(ix, in, published[i])
 		if err != nil {
 			h.t.Fatalf("intent %d: %v", i, err)
 		}
-		for _, p := range parts {
-			for _, k := range p.Keys {
-				if !coveredBy(calls, p.ZoneID, p.Mode, k, published[i]) {
-					h.t.Errorf("intent %d (%s): key %s of zone %s never covered by a call issued after %s",
-						i, in.ID, k, p.ZoneID, published[i].Format(time.RFC3339Nano))
-				}
-			}
+		for _, m := range missed {
+			h.t.Errorf("intent %d (%s): %s of zone %s never purged by a call received after %s",
+				i, in.ID, m.Target, m.ZoneID, published[i].Format(time.RFC3339Nano))
 		}
 	}
 }
 
-// coveredBy reports whether an accepted call at or after t purged key k or
-// a key that covers it, in zone and mode. Keys are compared in the form
-// cftest records them.
-func coveredBy(calls []cftest.Call, zone string, mode intent.Mode, k intent.Key, t time.Time) bool {
-	endpoint := "purge_cache"
-	if mode == intent.ModeInvalidate {
-		endpoint = "invalidate_cache"
+// coverage is the oracle for the harness's zones.
+func (h *harness) coverage() *testutil.Coverage {
+	zs := make([]testutil.Zone, len(h.cfg.Zones))
+	for i, z := range h.cfg.Zones {
+		zs[i] = testutil.Zone{ID: z.ID, Name: z.Name}
 	}
-	for _, c := range calls {
-		if c.ZoneID != zone || c.Endpoint != endpoint || c.At.Before(t) {
-			continue
-		}
-		for _, ck := range testutil.CallKeys(c) {
-			if ck == k || intent.Covers(ck, k) {
-				return true
-			}
-		}
-	}
-	return false
+	return testutil.NewCoverage(zs...)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
