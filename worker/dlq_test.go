@@ -71,7 +71,7 @@ func TestDeadLetterThatCannotBeStoredIsNotRetriedForever(t *testing.T) {
 		if !strings.Contains(m.reason, "no items") {
 			t.Errorf("term reason %q does not say why the message was dead", m.reason)
 		}
-		if got := gathered(t, reg, "purge_worker_dead_letter_lost_total", "reason", "invalid"); got != 1 {
+		if got := metricValue(t, reg, "purge_worker_dead_letter_lost_total", map[string]string{"reason": "invalid"}); got != 1 {
 			t.Errorf("dead_letter_lost_total{reason=invalid} = %v, want 1", got)
 		}
 	})

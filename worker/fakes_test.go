@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/intent"
@@ -161,8 +160,17 @@ func (u *unit) shutdown() {
 	u.w.stopBackground(u.bg)
 }
 
-// add hands an intent to the worker as if intake had received it now.
+// add hands an intent to the worker as if intake had received it now, and
+// wakes the sender.
 func (u *unit) add(in *intent.Intent) *fakeMsg {
+	u.t.Helper()
+	m := u.addQuiet(in)
+	u.w.wakeAll()
+	return m
+}
+
+// addQuiet hands an intent to the batcher without waking the sender.
+func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
 	u.t.Helper()
 	parts, err := in.Bind(u.w.zones)
 	if err != nil {
@@ -171,7 +179,6 @@ func (u *unit) add(in *intent.Intent) *fakeMsg {
 	u.seq++
 	m := &fakeMsg{subject: "purge.test"}
 	u.w.add(m, u.seq, time.Now(), parts)
-	u.w.wakeAll()
 	return m
 }
 
@@ -234,39 +241,4 @@ func jsMsg(t *testing.T, in *intent.Intent, body string, seq, pending uint64) *f
 		}
 	}
 	return &fakeJSMsg{fakeMsg: &fakeMsg{data: data, subject: "purge.test"}, seq: seq, pending: pending}
-}
-
-// addQuiet hands an intent to the batcher without waking the sender.
-func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
-	u.t.Helper()
-	parts, err := in.Bind(u.w.zones)
-	if err != nil {
-		u.t.Fatal(err)
-	}
-	u.seq++
-	m := &fakeMsg{subject: "purge.test"}
-	u.w.add(m, u.seq, time.Now(), parts)
-	return m
-}
-
-// gathered returns the value of the counter name{label=value} in reg.
-func gathered(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == label && lp.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }

@@ -125,7 +125,7 @@ func (h *harness) start() *Worker {
 	h.w, h.cancel, h.done, h.reg = w, cancel, done, reg
 	h.mu.Unlock()
 	h.t.Cleanup(func() { h.stop() })
-	h.eventually(10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
+	testutil.Eventually(h.t, 10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
 	return w
 }
 
@@ -171,21 +171,6 @@ func (h *harness) publishRaw(subject string, body []byte) {
 	}
 }
 
-// eventually polls cond until it holds or timeout passes. It waits for an
-// outcome; it never asserts on how long the outcome took.
-func (h *harness) eventually(timeout time.Duration, what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
-
 // drained reports whether every intent was settled: the work-queue stream
 // is empty and the consumer holds nothing.
 func (h *harness) drained() bool {
@@ -203,7 +188,7 @@ func (h *harness) drained() bool {
 
 func (h *harness) waitDrained(timeout time.Duration) {
 	h.t.Helper()
-	h.eventually(timeout, "stream drained and nothing ack-pending", h.drained)
+	testutil.Eventually(h.t, timeout, "stream drained and nothing ack-pending", h.drained)
 }
 
 func (h *harness) consumerInfo() (*jetstream.ConsumerInfo, error) {
@@ -280,9 +265,16 @@ func (h *harness) metric(name string, labels map[string]string) float64 {
 	h.mu.Lock()
 	reg := h.reg
 	h.mu.Unlock()
-	mfs, err := reg.Gather()
+	return metricValue(h.t, reg, name, labels)
+}
+
+// metricValue returns the value of the counter or gauge name whose labels
+// include labels, or 0 if it has not been set.
+func metricValue(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != name {

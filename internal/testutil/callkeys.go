@@ -8,8 +8,9 @@ import (
 )
 
 // CallKeys turns a call cftest recorded back into keys in the form intent
-// normalises them (the worker sends keys normalised), so that a test can
-// ask whether a call covered an intent's key with [intent.Covers]. It lives
+// normalises them (the worker sends keys normalised), so that purge-bench
+// can index calls by the keys the batcher deals in. Tests that judge the
+// worker use [Coverage] instead, which shares no code with intent. It lives
 // here, not in cftest, because the fake must not share the code it checks.
 func CallKeys(c cftest.Call) []intent.Key {
 	var kind intent.Kind

@@ -82,11 +82,7 @@ func canon(t Target) place {
 		p.host = hostName(t.Value)
 		p.loc = p.host
 	case "prefixes":
-		v := t.Value
-		if i := strings.Index(v, "://"); i >= 0 && !strings.Contains(v[:i], "/") {
-			v = v[i+3:] // prefixes are scheme-less; a pasted URL's is ignored
-		}
-		h, path, _ := strings.Cut(v, "/")
+		h, path := splitPrefix(t.Value)
 		p.host = hostName(h)
 		p.loc = p.host + "/" + path
 	case "tags":
@@ -119,6 +115,16 @@ func splitURL(u string) (scheme, authority, loc string) {
 		tail = "/" + tail
 	}
 	return scheme, authority, authority + tail
+}
+
+// splitPrefix returns the host of a prefix and the path after its first
+// '/'. Prefixes are scheme-less; a pasted URL's scheme is ignored.
+func splitPrefix(v string) (host, path string) {
+	if i := strings.Index(v, "://"); i >= 0 && !strings.Contains(v[:i], "/") {
+		v = v[i+3:]
+	}
+	host, path, _ = strings.Cut(v, "/")
+	return host, path
 }
 
 func hostName(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
@@ -190,7 +196,7 @@ func (cv *Coverage) Targets(in *intent.Intent) ([]Routed, error) {
 		errs = append(errs, add(Target{Kind: "hosts", Value: h}, hostName(h)))
 	}
 	for _, p := range in.Prefixes {
-		h, _, _ := strings.Cut(p, "/")
+		h, _ := splitPrefix(p)
 		errs = append(errs, add(Target{Kind: "prefixes", Value: p}, hostName(h)))
 	}
 	if in.PurgeEverything {

@@ -95,11 +95,13 @@ var (
 // genItem draws one item of an intent for zone a.com, as a publisher may
 // write it (any case, default ports, a fragment).
 func genItem(t *rapid.T) *intent.Intent {
-	in := &intent.Intent{Zone: "a.com"}
+	in := &intent.Intent{Zone: rapid.SampledFrom([]string{"a.com", "A.com", "023e105f4ecef8ad9ca31a8372d0c353", ""}).Draw(t, "zone")}
 	switch rapid.IntRange(0, 9).Draw(t, "kind") {
 	case 0:
+		in.Zone = "a.com" // purge_everything and tags need a zone
 		in.PurgeEverything = true
 	case 1:
+		in.Zone = "a.com"
 		in.Tags = []string{rapid.SampledFrom(propTags).Draw(t, "tag")}
 	case 2:
 		in.Hosts = []string{rapid.SampledFrom([]string{"a.com", "A.com", "b.a.com"}).Draw(t, "host")}
@@ -160,7 +162,7 @@ func TestPurgesAgreesWithIntentCovers(t *testing.T) {
 				ka, kb, got, want, ka == kb, intent.Covers(ka, kb))
 		}
 		raw, err := NewCoverage(Zone{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "a.com"}).Targets(a)
-		if err != nil || len(raw) != 1 {
+		if err != nil || len(raw) != 1 || raw[0].ZoneID != "023e105f4ecef8ad9ca31a8372d0c353" {
 			t.Fatalf("targets of %+v: %v, %v", a, raw, err)
 		}
 		if r := raw[0].Target; !Purges(r, ta) || !Purges(ta, r) {

@@ -1,9 +1,10 @@
 // Package testutil holds the helpers the project's tests share: a real
 // nats-server with JetStream embedded in the test process, a client of it
 // and the messages of a stream, free loopback addresses, a buffer that
-// concurrent writers may share, and the keys of a call cftest recorded. It
-// is imported by _test.go files and by cmd/purge-bench, which checks the
-// same things.
+// concurrent writers may share, polling for an outcome (Eventually), the
+// oracle of what Cloudflare purged by its own rules (Coverage), and the
+// keys of a call cftest recorded. It is imported by _test.go files and by
+// cmd/purge-bench, which checks the same things.
 package testutil
 
 import (
