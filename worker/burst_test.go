@@ -47,8 +47,8 @@ func burst(n int, seed uint64) []*intent.Intent {
 	return out
 }
 
-// lowerBound computes the minimum number of calls for a burst received
-// inside one window, by Cloudflare's rules and independently of the worker
+// lowerBound computes the contract's minimum number of calls for a burst
+// received inside one window, by Cloudflare's rules and independently of the worker
 // (testutil.Coverage): per zone and endpoint, dedupe, drop what another
 // target of the burst purges, then chunk.
 func lowerBound(t *testing.T, h *harness, intents []*intent.Intent) int {

@@ -14,8 +14,8 @@ import (
 )
 
 // Headers the worker sets on a dead-lettered copy. Purge-Error and
-// Purge-Subject are part of the contract; operators and `purgectl dlq`
-// read them.
+// Purge-Subject are part of the contract (docs/design.md); operators and
+// `purgectl dlq` read them.
 const (
 	HeaderError   = "Purge-Error"
 	HeaderSubject = "Purge-Subject"
