@@ -149,7 +149,8 @@ const redeliveryWindow = 6 * chaosAckWait
 // purged again soon after a SIGKILL or a NATS restart, which redelivers
 // messages whose purge had succeeded. Anywhere else, a repeat means the
 // worker purged a message twice on its own.
-func (r *run) checkRepeats(unexplained []repeat, incs []*incarnation) {
+// It returns the longest time from a disruption to a repeat it explains.
+func (r *run) checkRepeats(unexplained []repeat, incs []*incarnation) (latest time.Duration) {
 	var disruptions []time.Time
 	for _, inc := range incs {
 		if inc.killed {
@@ -161,14 +162,15 @@ func (r *run) checkRepeats(unexplained []repeat, incs []*incarnation) {
 	}
 	bad := 0
 	for _, rp := range unexplained {
-		explained := false
+		since := time.Duration(-1) // from the latest disruption before it
 		for _, d := range disruptions {
-			if !rp.at.Before(d) && rp.at.Before(d.Add(redeliveryWindow)) {
-				explained = true
-				break
+			if s := rp.at.Sub(d); s >= 0 && (since < 0 || s < since) {
+				since = s
 			}
 		}
-		if !explained {
+		if since >= 0 && since < redeliveryWindow {
+			latest = max(latest, since)
+		} else {
 			if bad < 5 {
 				r.t.Errorf("%s purged again at %s with no newer intent and no kill or NATS restart in the %s before",
 					rp.what, rp.at.Format("15:04:05.000000"), redeliveryWindow)
@@ -179,6 +181,7 @@ func (r *run) checkRepeats(unexplained []repeat, incs []*incarnation) {
 	if bad > 5 {
 		r.t.Errorf("... %d such repeats in all", bad)
 	}
+	return latest
 }
 
 // checkWorkerCounts compares the worker's own counts of its calls, read

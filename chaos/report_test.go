@@ -21,6 +21,7 @@ type figures struct {
 	startFailures, incarnations int
 	repeats                     int
 	unexplained                 []repeat
+	repeatLatest                time.Duration // from its kill or NATS restart to the latest repeat
 	rate                        rateStats
 	rateLimitedSeen             float64 // 429s the worker counted, over the incarnations read
 	countsRead                  int     // incarnations whose /metrics were read
@@ -70,7 +71,7 @@ func (r *run) verify(pubs *publishers, faults *faultInjector, redelivered uint64
 		f.rateLimitedSeen += inc.calls["rate_limited"]
 	}
 	f.repeats, f.unexplained = repeats(all, calls)
-	r.checkRepeats(f.unexplained, incs)
+	f.repeatLatest = r.checkRepeats(f.unexplained, incs)
 	for _, p := range all {
 		if p.in != nil {
 			f.valid++
@@ -103,8 +104,9 @@ func (f figures) String() string {
 	fmt.Fprintf(&b, "  faults set: %s\n", sortedCounts(f.faults))
 	fmt.Fprintf(&b, "  worker SIGKILLs: %d; NATS restarts: %d; worker start-up failures while NATS was down: %d; incarnations: %d\n",
 		f.kills, f.natsRestarts, f.startFailures, f.incarnations)
-	fmt.Fprintf(&b, "  accepted calls: %d; purges repeated: %d, of which %d with no newer intent (redeliveries after kills and NATS restarts)\n",
-		f.accepted, f.repeats, len(f.unexplained))
+	fmt.Fprintf(&b, "  accepted calls: %d; purges repeated: %d, of which %d with no newer intent (redeliveries after kills and NATS restarts, "+
+		"the latest %s after its disruption; %s allowed)\n",
+		f.accepted, f.repeats, len(f.unexplained), f.repeatLatest.Round(time.Millisecond), redeliveryWindow)
 	fmt.Fprintf(&b, "  refused for rate (real 429s): %d, of which %d within %s of a worker start; "+
 		"calls that arrived during a Retry-After, as Cloudflare saw them: %d, of which %d refused for rate again\n",
 		f.rate.real, f.rate.realAfterStart, afterStartWindow, f.rate.duringPause, f.rate.repeated)

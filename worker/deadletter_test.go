@@ -159,3 +159,32 @@ func TestOversizeInvalidIntentIsDeadLetteredTrimmed(t *testing.T) {
 		t.Errorf("dead_lettered_total{reason=invalid} = %v, want 2", got)
 	}
 }
+
+// A dead-letter stream whose max_msg_size is smaller than the body: the copy
+// is stored without the body, saying how long it was, rather than not at
+// all.
+func TestDeadLetterWithoutRoomForTheBodyKeepsTheReason(t *testing.T) {
+	h := newHarness(t, func(h *harness) {
+		sc := DLQStreamConfig(h.cfg.DLQStream)
+		sc.MaxMsgSize = 2048
+		if _, err := h.js.CreateStream(context.Background(), sc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	h.start()
+	body := []byte(`{"zone":"example.com","tags":["` + strings.Repeat("t", 4000) + `"]}`)
+	h.publishRaw("purge.test", body)
+	h.waitDrained(30 * time.Second)
+
+	dead := h.dlq()
+	if len(dead) != 1 {
+		t.Fatalf("dead-lettered %d messages, want 1", len(dead))
+	}
+	m := dead[0]
+	if len(m.Data) != 0 || m.Header.Get(HeaderTruncated) != strconv.Itoa(len(body)) {
+		t.Errorf("copy has %d body bytes and %s %q, want none and %d", len(m.Data), HeaderTruncated, m.Header.Get(HeaderTruncated), len(body))
+	}
+	if reason := m.Header.Get(HeaderError); !strings.Contains(reason, "tags[0]") {
+		t.Errorf("%s = %q, want the reason naming tags[0]", HeaderError, reason)
+	}
+}

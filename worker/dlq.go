@@ -137,15 +137,20 @@ func (w *Worker) maxPayload() int {
 }
 
 // copyFailed settles a message whose copy could not be stored: nak'ed with
-// a growing delay for another try, or terminated once it has had
-// maxDeadLetterDeliveries.
+// a growing delay for another try, or terminated on its last delivery:
+// the maxDeadLetterDeliveries-th, or the consumer's max_deliver-th if that
+// comes first (JetStream would then leave it in the stream for good).
 func (w *Worker) copyFailed(msg Message, md *jetstream.MsgMetadata, kind, reason string, err error) {
 	delivered := uint64(1)
 	var seq uint64
 	if md != nil {
 		delivered, seq = max(md.NumDelivered, 1), md.Sequence.Stream
 	}
-	if delivered < maxDeadLetterDeliveries {
+	last := uint64(maxDeadLetterDeliveries)
+	if w.cfg.MaxDeliver > 0 {
+		last = min(last, uint64(w.cfg.MaxDeliver))
+	}
+	if delivered < last {
 		delay := min(deadLetterRetry<<(delivered-1), maxDeadLetterRetry)
 		w.log.Error("dead_letter_failed", "seq", seq, "delivered", delivered, "retry_in", delay.String(), "err", err)
 		_ = msg.NakWithDelay(delay)

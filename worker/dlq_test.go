@@ -74,6 +74,16 @@ func TestDeadLetterThatCannotBeStoredIsNotRetriedForever(t *testing.T) {
 		if got := metricValue(t, reg, "purge_worker_dead_letter_lost_total", map[string]string{"reason": "invalid"}); got != 1 {
 			t.Errorf("dead_letter_lost_total{reason=invalid} = %v, want 1", got)
 		}
+
+		// A consumer with a lower max_deliver: JetStream would leave the
+		// message in the stream after it, so that delivery is the last.
+		u.w.cfg.MaxDeliver = 3
+		m = jsMsg(t, nil, `{"zone":"example.com"}`, 8, 0)
+		m.delivered = 3
+		u.w.deadLetter(context.Background(), deadJob{msg: m, kind: "invalid", reason: "no items"})
+		if acks, naks, terms := m.settled(); acks != 0 || naks != 0 || terms != 1 {
+			t.Errorf("delivery 3 of max_deliver 3: acks=%d naks=%d terms=%d, want a term", acks, naks, terms)
+		}
 	})
 }
 
