@@ -14,10 +14,11 @@ import (
 )
 
 // Streams an operator created beforehand, with settings of their own, are
-// used as they are; the worker neither fails nor rewrites them.
+// used as they are; the worker neither fails nor rewrites them (bar the
+// dead-letter stream's duplicate window, see
+// TestDeadLetterDuplicateWindowCoversAckWait).
 func TestUsesOperatorCreatedStreams(t *testing.T) {
-	var h *harness
-	h = newHarness(t, func(hh *harness) {
+	h := newHarness(t, func(hh *harness) {
 		sc := StreamConfig("PURGE")
 		sc.Description = "created by ops"
 		sc.MaxMsgs = 5000
