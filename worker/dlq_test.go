@@ -2,40 +2,13 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// failingDLQ refuses every copy, as a dead-letter stream that is full
-// (DiscardNew) or gone does.
-type failingDLQ struct{}
-
-func (failingDLQ) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	return nil, errors.New("nats: maximum messages exceeded")
-}
-
-// gatedDLQ stores nothing until its gate is closed (or the publish's
-// context ends).
-type gatedDLQ struct {
-	gate chan struct{}
-	fakeDLQ
-}
-
-func (d *gatedDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-d.gate:
-	}
-	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
-}
 
 // A message whose dead-letter copy cannot be stored is delivered again
 // after a growing delay, and on its last allowed delivery terminated

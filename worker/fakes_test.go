@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -103,6 +104,57 @@ func (d *fakeDLQ) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 	defer d.mu.Unlock()
 	d.msgs = append(d.msgs, m)
 	return &jetstream.PubAck{Stream: "PURGE_DLQ", Sequence: uint64(len(d.msgs))}, nil
+}
+
+// blockingDLQ is a dead-letter stream that does not answer (NATS down, or a
+// stream without quorum): a publish returns only when its context ends.
+type blockingDLQ struct{}
+
+func (blockingDLQ) PublishMsg(ctx context.Context, _ *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// slowDLQ stores a copy after delay, unless the publish's context ends
+// first.
+type slowDLQ struct {
+	delay time.Duration
+	fakeDLQ
+}
+
+func (d *slowDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	t := time.NewTimer(d.delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+	}
+	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
+}
+
+// failingDLQ refuses every copy, as a dead-letter stream that is full
+// (DiscardNew) or gone does.
+type failingDLQ struct{}
+
+func (failingDLQ) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	return nil, errors.New("nats: maximum messages exceeded")
+}
+
+// gatedDLQ stores nothing until its gate is closed (or the publish's
+// context ends).
+type gatedDLQ struct {
+	gate chan struct{}
+	fakeDLQ
+}
+
+func (d *gatedDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-d.gate:
+	}
+	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
 }
 
 // unit is a Worker without NATS: its sender, keep-alive and dead-letter

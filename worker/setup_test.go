@@ -66,6 +66,11 @@ func TestZonelessIntentIsRoutedByHost(t *testing.T) {
 	if len(zones) != 3 || len(h.accepted()) != 3 {
 		t.Errorf("calls to zones %v (%d calls), want one call to each of the 3 zones", zones, len(h.accepted()))
 	}
+	// The stream drains when the ack reaches the server, a moment before
+	// the worker counts it.
+	testutil.Eventually(t, 10*time.Second, "the ack counted", func() bool {
+		return h.metric("purge_worker_acks_total", map[string]string{"result": "ack"}) == 1
+	})
 	checks := []struct {
 		name   string
 		labels map[string]string

@@ -1,45 +1,14 @@
 package worker
 
 import (
-	"context"
-
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/purge-worker/purge-worker/cfclient"
 )
 
-// blockingDLQ is a dead-letter stream that does not answer (NATS down, or a
-// stream without quorum): a publish returns only when its context ends.
-type blockingDLQ struct{}
-
-func (blockingDLQ) PublishMsg(ctx context.Context, _ *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-
-// slowDLQ stores a copy after delay, unless the publish's context ends
-// first.
-type slowDLQ struct {
-	delay time.Duration
-	fakeDLQ
-}
-
-func (d *slowDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	t := time.NewTimer(d.delay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-t.C:
-	}
-	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
-}
-
+// refusedOnce is Cloudflare refusing a chunk for its keys.
 func refusedOnce() *cfclient.Error {
 	return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
 		Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge"}}}
