@@ -62,6 +62,14 @@ func (w *Worker) runDeadLetters(ctx context.Context) {
 // Callers make sure intake and every call have ended.
 func (w *Worker) closeDeadLetters() { close(w.dead.jobs) }
 
+// deadLettersWaiting returns how many messages are queued for
+// dead-lettering or being copied.
+func (w *Worker) deadLettersWaiting() int {
+	w.dead.mu.Lock()
+	defer w.dead.mu.Unlock()
+	return len(w.dead.waiting)
+}
+
 // waitingDeadLetters returns the messages queued for dead-lettering, for
 // the keep-alive.
 func (w *Worker) waitingDeadLetters() []Message {

@@ -69,6 +69,8 @@ func TestSlowDeadLetterStreamDoesNotHoldUpIntake(t *testing.T) {
 		defer u.stop()
 		dlq := &gatedDLQ{gate: make(chan struct{})}
 		u.w.dlq = dlq
+		reg := prometheus.NewRegistry()
+		u.w.registerGauges(reg)
 		ctx := context.Background()
 		start := time.Now()
 
@@ -97,6 +99,9 @@ func TestSlowDeadLetterStreamDoesNotHoldUpIntake(t *testing.T) {
 		if acks, naks, terms := second.settled(); acks+naks+terms != 0 || wip == 0 {
 			t.Errorf("queued invalid intent: acks=%d naks=%d terms=%d in-progress=%d, want kept alive and unsettled",
 				acks, naks, terms, wip)
+		}
+		if got := metricValue(t, reg, "purge_worker_dead_letters_waiting", nil); got != 1 {
+			t.Errorf("dead_letters_waiting = %v, want 1", got)
 		}
 		close(dlq.gate)
 		synctest.Wait()

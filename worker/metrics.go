@@ -112,6 +112,10 @@ func (w *Worker) registerGauges(r prometheus.Registerer) {
 			Help: "Messages received and not yet settled.",
 		}, func() float64 { return float64(w.heldCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_dead_letters_waiting",
+			Help: "Messages waiting for their dead-letter copy to be stored; it grows while the dead-letter stream is slow or down.",
+		}, func() float64 { return float64(w.deadLettersWaiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "purge_worker_oldest_pending_age_seconds",
 			Help: "Age of the oldest key waiting for a call.",
 		}, w.oldestAge),
