@@ -109,8 +109,9 @@ func (w *Worker) nak(hs []batcher.Handle, delay time.Duration) {
 }
 
 // keepAlive tells JetStream that every held message, and every one waiting
-// for its dead-letter copy, is still being worked on, often enough (a third of ack_wait, so one lost +WPI is harmless) that
-// no held message is ever redelivered to another replica.
+// for its dead-letter copy, is still being worked on, often enough (a third
+// of ack_wait, so one lost +WPI is harmless) that none is ever redelivered
+// to another replica.
 func (w *Worker) keepAlive(ctx context.Context) {
 	t := time.NewTicker(w.cfg.AckWait / 3)
 	defer t.Stop()
