@@ -34,8 +34,14 @@ import (
 //   - no message was redelivered while a live worker held it: in segments
 //     without kills or NATS restarts, longer than twice ack_wait, the
 //     consumer's redelivery count does not grow;
-//   - no call was sent while the account was paused for a Retry-After, so
-//     Cloudflare never has to say 429 twice;
+//   - no call reached Cloudflare while the worker was to wait for a
+//     Retry-After, so Cloudflare never has to say 429 twice; real 429s
+//     come only after a worker start (its buckets start full), bar rare
+//     jitter;
+//   - a key is purged again with no newer intent only after a SIGKILL or
+//     a NATS restart, which redeliver messages whose purge succeeded;
+//   - the worker's own counts of accepted and rate-limited calls (read
+//     from /metrics) match what Cloudflare answered;
 //   - the worker never crashed on its own (other than failing to start
 //     while NATS was down), never logged a secret, and stops cleanly.
 func TestChaos(t *testing.T) {
@@ -61,7 +67,7 @@ func TestChaos(t *testing.T) {
 	createStreams(t, js)
 
 	wp := startWorkerProc(t, cfgPath, logDir, httpAddr, secretEnv())
-	eventually(t, 2*time.Minute, "the worker to become ready", wp.ready)
+	testutil.Eventually(t, 2*time.Minute, "the worker to become ready", wp.ready)
 
 	pubs := newPublishers(js, 5)
 	pubs.start(3, seed)
@@ -83,7 +89,7 @@ func TestChaos(t *testing.T) {
 	pubs.stop()
 	faults.stop()
 	t.Logf("chaos: publishing stopped after %s; waiting for the stream to drain", time.Since(start).Round(time.Second))
-	if !waitFor(pl.drain, func() bool { return drained(js) }) {
+	if !testutil.WaitFor(pl.drain, func() bool { return drained(js) }) {
 		// Go on: the checks below say what is missing.
 		t.Errorf("the stream did not drain within %s: %s", pl.drain, consumerState(js))
 	}
@@ -180,7 +186,7 @@ type quietSegment struct {
 // messages longer than ack_wait: without the keep-alive they would come
 // back.
 func (r *run) quiet() {
-	eventually(r.t, 2*time.Minute, "the worker to be ready", r.wp.ready)
+	testutil.Eventually(r.t, 2*time.Minute, "the worker to be ready", r.wp.ready)
 	q := quietSegment{from: time.Now(), before: r.redeliveries()}
 	r.faults.hold(chaosAckWait*3/2, chaosAckWait)
 	time.Sleep(r.pl.quiet) // the segment itself; its length is not asserted on
@@ -192,7 +198,7 @@ func (r *run) quiet() {
 // out a NATS restart.
 func (r *run) redeliveries() uint64 {
 	var n uint64
-	eventually(r.t, time.Minute, "consumer info", func() bool {
+	testutil.Eventually(r.t, time.Minute, "consumer info", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var err error

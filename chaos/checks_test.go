@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -101,18 +102,10 @@ func (r *run) checkDLQ(all []*pub) (dead, repeated int) {
 	return len(msgs), repeated
 }
 
-// logFigures is what the worker logs showed.
-type logFigures struct {
-	pauses      int
-	duringPause []callSpan
-}
-
 // checkLogs reads every incarnation's log: no secret, no race report, no
-// panic, and no call started while the account was paused for a
-// Retry-After.
-func (r *run) checkLogs(incs []*incarnation) logFigures {
+// panic.
+func (r *run) checkLogs(incs []*incarnation) {
 	t := r.t
-	var lf logFigures
 	for _, inc := range incs {
 		wl, err := readWorkerLog(inc.logPath)
 		if err != nil {
@@ -129,23 +122,100 @@ func (r *run) checkLogs(incs []*incarnation) logFigures {
 				t.Errorf("worker log %d (%s): %s", inc.n, inc.logPath, l)
 			}
 		}
-		lf.pauses += len(wl.pauses)
-		during := wl.callsDuringPauses()
-		for i, c := range during {
-			if i == 10 {
-				t.Errorf("worker %d: ... and %d more calls during Retry-After pauses", inc.n, len(during)-i)
-				break
-			}
-			outcome := "accepted"
-			if c.err != "" {
-				outcome = c.err
-			}
-			t.Errorf("worker %d started a call at %s while paused for a Retry-After (%s)",
-				inc.n, c.start.Format("15:04:05.000000"), outcome)
-		}
-		lf.duringPause = append(lf.duringPause, during...)
 	}
-	return lf
+}
+
+// checkRate checks the worker's pacing as Cloudflare saw it: no call while
+// a Retry-After ran (so no 429 said twice), and real 429s outside the
+// moments after a start only as rare as jitter makes them.
+func (r *run) checkRate(rs rateStats, accepted int) {
+	if rs.duringPause > 0 {
+		r.t.Errorf("%d calls (%d of them refused for rate again) arrived at Cloudflare while the worker was to wait for a Retry-After, e.g.:\n  %s",
+			rs.duringPause, rs.repeated, strings.Join(rs.examples, "\n  "))
+	}
+	if n, most := rs.real-rs.realAfterStart, maxRealRateRefusals(accepted); n > most {
+		r.t.Errorf("%d real 429s outside the %s after a worker start (at most %d for %d accepted calls): the worker does not keep to its rate limits",
+			n, afterStartWindow, most, accepted)
+	}
+}
+
+// redeliveryWindow is how long after a SIGKILL or a NATS restart its
+// consequences may show: messages the killed worker held (or whose acks
+// the restart lost) come back after ack_wait, and are purged again once
+// the next worker has started and sent them.
+const redeliveryWindow = 6 * chaosAckWait
+
+// checkRepeats checks that a target purged again with no newer intent was
+// purged again soon after a SIGKILL or a NATS restart, which redelivers
+// messages whose purge had succeeded. Anywhere else, a repeat means the
+// worker purged a message twice on its own.
+// It returns the longest time from a disruption to a repeat it explains.
+func (r *run) checkRepeats(unexplained []repeat, incs []*incarnation) (latest time.Duration) {
+	var disruptions []time.Time
+	for _, inc := range incs {
+		if inc.killed {
+			disruptions = append(disruptions, inc.ended)
+		}
+	}
+	for _, o := range r.ns.recorded() {
+		disruptions = append(disruptions, o.down)
+	}
+	bad := 0
+	for _, rp := range unexplained {
+		since := time.Duration(-1) // from the latest disruption before it
+		for _, d := range disruptions {
+			if s := rp.at.Sub(d); s >= 0 && (since < 0 || s < since) {
+				since = s
+			}
+		}
+		if since >= 0 && since < redeliveryWindow {
+			latest = max(latest, since)
+		} else {
+			if bad < 5 {
+				r.t.Errorf("%s purged again at %s with no newer intent and no kill or NATS restart in the %s before",
+					rp.what, rp.at.Format("15:04:05.000000"), redeliveryWindow)
+			}
+			bad++
+		}
+	}
+	if bad > 5 {
+		r.t.Errorf("... %d such repeats in all", bad)
+	}
+	return latest
+}
+
+// checkWorkerCounts compares the worker's own counts of its calls, read
+// from /metrics just before each incarnation ended, with what Cloudflare
+// received in its lifetime: a call counted as accepted or refused for rate
+// was answered so. A worker stopped cleanly had nothing in flight, so its
+// counts match exactly; a killed one was read a moment before the kill.
+func (r *run) checkWorkerCounts(calls []cftest.Call, incs []*incarnation) (read int) {
+	for _, inc := range incs {
+		if inc.calls == nil {
+			continue
+		}
+		read++
+		seen := map[string]float64{}
+		for _, c := range calls {
+			if c.At.Before(inc.started) || c.At.After(inc.ended) {
+				continue
+			}
+			switch {
+			case c.Outcome == cftest.OutcomeOK:
+				seen["ok"]++
+			case c.Status == 429:
+				seen["rate_limited"]++
+			}
+		}
+		for _, outcome := range []string{"ok", "rate_limited"} {
+			got, want := inc.calls[outcome], seen[outcome]
+			if got > want || inc.stopped && got != want {
+				r.t.Errorf("worker %d counted %v calls %s; Cloudflare answered %v so in its lifetime (stopped cleanly: %v)",
+					inc.n, got, outcome, want, inc.stopped)
+			}
+		}
+	}
+	return read
 }
 
 // checkExits checks that every incarnation the test did not kill or stop

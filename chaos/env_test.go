@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
@@ -39,19 +38,6 @@ func testZones() []worker.Zone {
 	}
 }
 
-func intentZones(t testing.TB) *intent.Zones {
-	t.Helper()
-	var zs []intent.Zone
-	for _, z := range testZones() {
-		zs = append(zs, intent.Zone{ID: z.ID, Name: z.Name})
-	}
-	z, err := intent.NewZones(zs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
-}
-
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -64,30 +50,6 @@ func freePort(t testing.TB) int {
 }
 
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
-// eventually polls cond until it holds or timeout passes. It waits for an
-// outcome; it never asserts on how long the outcome took.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !waitFor(timeout, cond) {
-		t.Fatalf("timed out after %s waiting for %s", timeout, what)
-	}
-}
-
-// waitFor polls cond until it holds, and reports false if timeout passes
-// first.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
 
 // consumerState describes the stream and the consumer, for a failure.
 func consumerState(js jetstream.JetStream) string {

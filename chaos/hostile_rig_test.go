@@ -82,7 +82,7 @@ func startWorker(t *testing.T, js jetstream.JetStream, purger worker.Purger, log
 			t.Error("worker did not stop within 30s")
 		}
 	})
-	eventually(t, 30*time.Second, "the worker to be ready", func() bool { return w.Ready() == nil })
+	testutil.Eventually(t, 30*time.Second, "the worker to be ready", func() bool { return w.Ready() == nil })
 	return w
 }
 
@@ -130,16 +130,15 @@ func (h *hostileRig) publishValid(n int) {
 // call that arrived after it was published.
 func (h *hostileRig) checkValidPurged() {
 	h.t.Helper()
-	ix := indexCalls(h.cf.Calls())
 	var pubs []*pub
 	for i, in := range h.valid {
 		pubs = append(pubs, &pub{id: in.ID, in: in, at: h.published[i]})
 	}
-	cv := checkCoverage(intentZones(h.t), pubs, ix)
+	cv := checkCoverage(pubs, h.cf.Calls())
 	for _, l := range cv.lost {
 		h.t.Errorf("valid intent not purged: %s", l)
 	}
-	for _, u := range cv.unbindable {
+	for _, u := range cv.unroutable {
 		h.t.Errorf("test bug: %s", u)
 	}
 	if cv.keys == 0 {
@@ -149,7 +148,7 @@ func (h *hostileRig) checkValidPurged() {
 
 func (h *hostileRig) waitDrained() {
 	h.t.Helper()
-	eventually(h.t, time.Minute, "the stream to drain", func() bool { return drained(h.js) })
+	testutil.Eventually(h.t, time.Minute, "the stream to drain", func() bool { return drained(h.js) })
 }
 
 // isStreamTooLarge reports whether err is the stream refusing a message

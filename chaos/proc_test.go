@@ -1,18 +1,19 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // workerProc runs purge-worker as a child process and keeps it running, as
@@ -45,6 +46,9 @@ type incarnation struct {
 	exitCode         int    // -1 when killed by a signal
 	redeliveredHeld  uint64 // purge_worker_intents_total{result="redelivered"} at its end, if read
 	redeliveredKnown bool
+	// calls is purge_worker_api_calls_total by outcome, read from its
+	// /metrics just before it was killed or stopped; nil if unread.
+	calls map[string]float64
 }
 
 type procReq struct {
@@ -236,40 +240,56 @@ func (p *workerProc) ready() bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// scrape reads the worker's count of redeliveries of messages it still
-// held (intents_total{result="redelivered"}) before the process ends; a
-// scrape that fails leaves the count unknown.
+// scrape reads the worker's counters from /metrics before the process
+// ends: its count of redeliveries of messages it still held
+// (intents_total{result="redelivered"}) and of its calls by outcome. A
+// scrape that fails leaves them unknown.
 func (p *workerProc) scrape(inc *incarnation) {
-	n, err := scrapeRedelivered(p.httpAddr)
-	if err == nil {
-		inc.redeliveredHeld, inc.redeliveredKnown = n, true
+	mfs, err := scrapeMetrics(p.httpAddr)
+	if err != nil {
+		return
 	}
+	inc.redeliveredHeld = uint64(counterValue(mfs, "purge_worker_intents_total", "result", "redelivered"))
+	inc.redeliveredKnown = true
+	inc.calls = counterValues(mfs, "purge_worker_api_calls_total", "outcome")
 }
 
-const redeliveredSeries = `purge_worker_intents_total{result="redelivered"}`
-
-func scrapeRedelivered(addr string) (uint64, error) {
+// scrapeMetrics reads and parses the worker's /metrics.
+func scrapeMetrics(addr string) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics: %s", resp.Status)
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), redeliveredSeries+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return uint64(f), err
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
+}
+
+// counterValue returns the counter name{label="value"}, or 0 if it does not
+// exist yet (a counter vector's series appears when first incremented).
+func counterValue(mfs map[string]*dto.MetricFamily, name, label, value string) float64 {
+	return counterValues(mfs, name, label)[value]
+}
+
+// counterValues sums the counter name by the values of label.
+func counterValues(mfs map[string]*dto.MetricFamily, name, label string) map[string]float64 {
+	out := map[string]float64{}
+	mf := mfs[name]
+	if mf == nil {
+		return out
+	}
+	for _, m := range mf.GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == label {
+				out[lp.GetValue()] += m.GetCounter().GetValue()
+			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, nil // not incremented yet: the series does not exist
+	return out
 }

@@ -19,9 +19,12 @@ type figures struct {
 	outcomes, faults            map[string]int
 	kills, natsRestarts         int
 	startFailures, incarnations int
-	repeats, unexplained        int
+	repeats                     int
+	unexplained                 []repeat
+	repeatLatest                time.Duration // from its kill or NATS restart to the latest repeat
 	rate                        rateStats
-	logs                        logFigures
+	rateLimitedSeen             float64 // 429s the worker counted, over the incarnations read
+	countsRead                  int     // incarnations whose /metrics were read
 	redelivered, quietGrowth    uint64
 	quiets                      int
 	held                        uint64
@@ -34,8 +37,6 @@ func (r *run) verify(pubs *publishers, faults *faultInjector, redelivered uint64
 	t := r.t
 	all := pubs.all()
 	calls := r.cf.Calls()
-	zones := intentZones(t)
-	ix := indexCalls(calls)
 	f := figures{total: r.pl.total, published: len(all), calls: len(calls), outcomes: callCounts(calls),
 		faults: faults.set(), kills: r.kills, natsRestarts: len(r.ns.recorded()),
 		redelivered: redelivered, quiets: len(r.quiets)}
@@ -43,8 +44,8 @@ func (r *run) verify(pubs *publishers, faults *faultInjector, redelivered uint64
 	for _, err := range pubs.refused() {
 		t.Errorf("publish: %v", err)
 	}
-	f.cv = checkCoverage(zones, all, ix)
-	for _, u := range f.cv.unbindable {
+	f.cv = checkCoverage(all, calls)
+	for _, u := range f.cv.unroutable {
 		t.Errorf("the generator made an intent the zones refuse: %s", u)
 	}
 	for i, l := range f.cv.lost {
@@ -61,11 +62,16 @@ func (r *run) verify(pubs *publishers, faults *faultInjector, redelivered uint64
 	}
 	incs := r.wp.incarnations()
 	f.incarnations = len(incs)
-	f.logs = r.checkLogs(incs)
+	r.checkLogs(incs)
 	f.startFailures = r.checkExits(incs)
 	f.held, f.heldKnown = r.checkHeldRedeliveries(incs)
 	f.rate = rateFigures(r.cf, calls, incs)
-	f.repeats, f.unexplained = repeats(zones, all, ix)
+	f.countsRead = r.checkWorkerCounts(calls, incs)
+	for _, inc := range incs {
+		f.rateLimitedSeen += inc.calls["rate_limited"]
+	}
+	f.repeats, f.unexplained = repeats(all, calls)
+	f.repeatLatest = r.checkRepeats(f.unexplained, incs)
 	for _, p := range all {
 		if p.in != nil {
 			f.valid++
@@ -79,6 +85,7 @@ func (r *run) verify(pubs *publishers, faults *faultInjector, redelivered uint64
 			f.accepted++
 		}
 	}
+	r.checkRate(f.rate, f.accepted)
 	report := f.String()
 	t.Log(report)
 	if os.Getenv("PURGE_CHAOS_KEEP") != "" {
@@ -97,15 +104,17 @@ func (f figures) String() string {
 	fmt.Fprintf(&b, "  faults set: %s\n", sortedCounts(f.faults))
 	fmt.Fprintf(&b, "  worker SIGKILLs: %d; NATS restarts: %d; worker start-up failures while NATS was down: %d; incarnations: %d\n",
 		f.kills, f.natsRestarts, f.startFailures, f.incarnations)
-	fmt.Fprintf(&b, "  accepted calls: %d; key purges repeated: %d, of which %d with no newer intent (redeliveries after kills)\n",
-		f.accepted, f.repeats, f.unexplained)
+	fmt.Fprintf(&b, "  accepted calls: %d; purges repeated: %d, of which %d with no newer intent (redeliveries after kills and NATS restarts, "+
+		"the latest %s after its disruption; %s allowed)\n",
+		f.accepted, f.repeats, len(f.unexplained), f.repeatLatest.Round(time.Millisecond), redeliveryWindow)
 	fmt.Fprintf(&b, "  refused for rate (real 429s): %d, of which %d within %s of a worker start; "+
-		"429s after a 429 within its Retry-After with nothing accepted between, as Cloudflare saw them: %d, of which %d after a start\n",
-		f.rate.real, f.rate.realAfterStart, afterStartWindow, f.rate.repeated, f.rate.repeatedAfterStart)
+		"calls that arrived during a Retry-After, as Cloudflare saw them: %d, of which %d refused for rate again\n",
+		f.rate.real, f.rate.realAfterStart, afterStartWindow, f.rate.duringPause, f.rate.repeated)
 	for _, e := range f.rate.examples {
-		fmt.Fprintf(&b, "    repeated 429: %s\n", e)
+		fmt.Fprintf(&b, "    during a Retry-After: %s\n", e)
 	}
-	fmt.Fprintf(&b, "  Retry-After pauses in the worker logs: %d; calls started during one: %d\n", f.logs.pauses, len(f.logs.duringPause))
+	fmt.Fprintf(&b, "  429s the worker counted (/metrics, %d of %d incarnations read): %v\n",
+		f.countsRead, f.incarnations, f.rateLimitedSeen)
 	fmt.Fprintf(&b, "  redeliveries (consumer, cumulative): %d; in %d quiet segments: %d; "+
 		"redeliveries of held messages (worker metric, %d of %d incarnations read): %d\n",
 		f.redelivered, f.quiets, f.quietGrowth, f.heldKnown, f.incarnations, f.held)

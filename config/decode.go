@@ -203,14 +203,22 @@ func joinKey(path, key string) string {
 	return path + "." + key
 }
 
+// maxShownKey is the longest unknown key an error quotes: a little more than
+// the longest valid key (20 bytes), and well short of a Cloudflare API token
+// (40 bytes).
+const maxShownKey = 32
+
 // isKeyName reports whether s could be a misspelt config key, and so is safe
-// and useful to quote.
+// and useful to quote: no valid key has a digit or is longer than
+// maxShownKey, while tokens and keys pasted into a key position (a
+// Cloudflare API token is 40 characters of letters, digits, '_' and '-';
+// a Global API key 37 hex digits) are long and almost surely hold a digit.
 func isKeyName(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > maxShownKey {
 		return false
 	}
 	for _, r := range s {
-		if r != '_' && r != '-' && !isASCIIAlnum(r) {
+		if r != '_' && r != '-' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
 			return false
 		}
 	}

@@ -108,6 +108,7 @@ http: {ingest_tokens: [ingest-token-SECRET-3]}
 // secret, and checks that the error names the key but never shows the secret.
 func TestErrorsHideSecrets(t *testing.T) {
 	const s = "SeCrEt-value-77"
+	const cfToken = "Yq8x-3KbN_7vTzR2mWc9LpQe5HsJd4Gf6UaBn0Xo"
 	acct := func(fields string) string {
 		return "cloudflare:\n  accounts:\n    - name: a\n      plan: free\n" + fields +
 			"  zones: [{name: example.com, id: 023e105f4ecef8ad9ca31a8372d0c353}]\n"
@@ -119,6 +120,11 @@ func TestErrorsHideSecrets(t *testing.T) {
 		{"token is a list", acct("      api_token: [" + s + ", 2]\n"), "cloudflare.accounts[0].api_token: line 5: want a string, got a list"},
 		{"token is a mapping", acct("      api_token: {" + s + ": 1}\n"), "cloudflare.accounts[0].api_token: line 5: want a string, got a mapping"},
 		{"token glued to its key", "cloudflare: {accounts: [{api_token:" + s + "}]}\n", "cloudflare.accounts[0]: line 1: unknown key (not shown"},
+		// A Cloudflare API token is 40 characters of [A-Za-z0-9_-], which
+		// also fits the shape of a key name.
+		{"token-shaped key", acct("      " + cfToken + ":\n"), "cloudflare.accounts[0]: line 5: unknown key (not shown"},
+		{"token-shaped key in a flow mapping", "cloudflare: {accounts: [{name: a, " + cfToken + "}]}\n", "cloudflare.accounts[0]: line 1: unknown key (not shown"},
+		{"letters-only token-shaped key", acct("      " + strings.Repeat("AbCdEfGhIj", 4) + ":\n"), "cloudflare.accounts[0]: line 5: unknown key (not shown"},
 		{"token with a space", acct("      api_token: " + s + " x\n"), "cloudflare.accounts[0].api_token: contains whitespace"},
 		{"token with a tab from a quoted escape", acct(`      api_token: "` + s + `\t"` + "\n"), "cloudflare.accounts[0].api_token: contains whitespace"},
 		{"token repeated", acct("      api_token: " + s + "\n      api_token: " + s + "\n"), "cloudflare.accounts[0].api_token: line 6: duplicate key"},
@@ -141,8 +147,10 @@ func TestErrorsHideSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.src), noEnv)
 			wantErr(t, err, tt.want)
-			if strings.Contains(err.Error(), s[:8]) {
-				t.Errorf("error shows the secret:\n%v", err)
+			for _, secret := range []string{s[:8], cfToken[:8], "AbCdEfGh"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error shows the secret:\n%v", err)
+				}
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // oneLine checks that out is a single line holding every one of want.
@@ -83,7 +85,7 @@ func TestShippedConfigRunsADryRun(t *testing.T) {
 	}
 
 	w := startProc(t, dir, workerBin) // -config defaults to config.yaml
-	eventually(t, 30*time.Second, "/readyz to answer 200", func() bool {
+	testutil.Eventually(t, 30*time.Second, "/readyz to answer 200", func() bool {
 		if w.exited() {
 			t.Fatalf("purge-worker exited: %v\n%s", w.err, w.stderr)
 		}
@@ -106,8 +108,8 @@ func TestShippedConfigRunsADryRun(t *testing.T) {
 
 	natsURL := "nats://" + natsAddr
 	ctl(t, "", "publish", "--server", natsURL, "--zone", "example.com", "--url", "https://www.example.com/dry")
-	eventually(t, 30*time.Second, "the stream to drain", func() bool { return ctlStatus(t, natsURL).drained() })
-	eventually(t, 30*time.Second, "the dry_run_purge log line", func() bool { return len(w.logged("dry_run_purge")) == 1 })
+	testutil.Eventually(t, 30*time.Second, "the stream to drain", func() bool { return ctlStatus(t, natsURL).drained() })
+	testutil.Eventually(t, 30*time.Second, "the dry_run_purge log line", func() bool { return len(w.logged("dry_run_purge")) == 1 })
 	rec := w.logged("dry_run_purge")[0]
 	if rec["zone_id"] != zoneID || rec["type"] != "files" || rec["keys"] != float64(1) {
 		t.Errorf("dry_run_purge record %v", rec)

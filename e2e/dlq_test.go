@@ -36,7 +36,7 @@ func TestDeadLetterCommands(t *testing.T) {
 
 	entry := regexp.MustCompile(`(?m)^seq=(\d+) time=\S+ subject=purge\.example_com\n  error: (files\[0\]: .*ftp://www\.example\.com/not-http.*)\n  body:  (.*)$`)
 	var list string
-	eventually(t, 30*time.Second, "the intent to be dead-lettered", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the intent to be dead-lettered", func() bool {
 		list = ctl(t, "", "dlq", "list", "--server", s.natsURL)
 		return strings.Contains(list, "1 dead-lettered intents listed")
 	})
@@ -57,7 +57,7 @@ func TestDeadLetterCommands(t *testing.T) {
 		t.Errorf("dlq replay printed %q", out)
 	}
 	// Still invalid: dead-lettered again, under a new sequence.
-	eventually(t, 30*time.Second, "the replayed intent to be dead-lettered again", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the replayed intent to be dead-lettered again", func() bool {
 		list = ctl(t, "", "dlq", "list", "--server", s.natsURL)
 		m = entry.FindStringSubmatch(list)
 		return m != nil && m[1] != firstSeq

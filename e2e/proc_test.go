@@ -161,21 +161,6 @@ func ctl(t *testing.T, stdin string, args ...string) string {
 
 func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
-// eventually polls cond until it holds or timeout passes. It waits for an
-// outcome and never asserts how long the outcome took.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
-
 func httpGet(url string) (int, string) {
 	res, err := http.Get(url)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // On SIGTERM the worker flushes what it holds at once, without waiting for
@@ -19,7 +21,7 @@ func TestSignalsFlushAndExitZero(t *testing.T) {
 	})
 	const u = "https://www.example.com/held-until-shutdown"
 	ctl(t, "", "publish", "--server", s.natsURL, "--zone", "example.com", "--url", u)
-	eventually(t, 30*time.Second, "the worker to hold the intent", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the worker to hold the intent", func() bool {
 		st := ctlStatus(t, s.natsURL)
 		return st.streamMsgs == 1 && st.ackPending == 1
 	})

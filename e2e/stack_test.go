@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // The values examples/sandbox.yaml and `purgectl sandbox` agree on.
@@ -47,7 +49,7 @@ func newStack(t *testing.T, edit func(string) string) *stack {
 	s := &stack{t: t, dir: t.TempDir()}
 	cfAddr := freeAddr(t)
 	s.sandbox = startProc(t, t.TempDir(), ctlBin, "sandbox", "--listen", cfAddr, "--show-keys", "1000")
-	eventually(t, 30*time.Second, "the sandbox to listen", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the sandbox to listen", func() bool {
 		if s.sandbox.exited() {
 			t.Fatalf("purgectl sandbox exited: %s", s.sandbox.stderr)
 		}
@@ -85,7 +87,7 @@ func newStack(t *testing.T, edit func(string) string) *stack {
 func (s *stack) startWorker() *proc {
 	s.t.Helper()
 	w := startProc(s.t, s.dir, workerBin, "-config", s.config)
-	eventually(s.t, 30*time.Second, "purge-worker /readyz to answer 200", func() bool {
+	testutil.Eventually(s.t, 30*time.Second, "purge-worker /readyz to answer 200", func() bool {
 		if w.exited() {
 			s.t.Fatalf("purge-worker exited: %v\n%s", w.err, w.stderr)
 		}
@@ -100,7 +102,7 @@ func (s *stack) startWorker() *proc {
 func (s *stack) waitDrained() status {
 	s.t.Helper()
 	var st status
-	eventually(s.t, 30*time.Second, "purgectl status to show the stream drained", func() bool {
+	testutil.Eventually(s.t, 30*time.Second, "purgectl status to show the stream drained", func() bool {
 		st = ctlStatus(s.t, s.natsURL)
 		return st.drained()
 	})

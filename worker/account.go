@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -209,30 +210,43 @@ func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
 
 // waitTurn blocks until the account is not paused and holds the tokens for
 // a call of n keys of kind. Bisecting calls use it; the sender gates instead.
+// Tokens are taken only once the account is not paused: a token taken
+// before a pause that began meanwhile would be spent on no call.
 func (a *account) waitTurn(ctx context.Context, kind intent.Kind, n int) error {
+	if !kind.Flex() && n > a.urls.Burst() {
+		return fmt.Errorf("a call of %d URLs exceeds the account's URL burst of %d", n, a.urls.Burst())
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
 	for {
-		if d := a.pausedFor(time.Now()); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+		now := time.Now()
+		wait := a.pausedFor(now)
+		if wait == 0 {
+			if a.take(now, kind, n) {
+				return nil
 			}
+			wait = a.tokensReadyAt(now, kind, n).Sub(now)
 		}
-		var err error
-		if kind.Flex() {
-			err = a.flex.Wait(ctx)
-		} else {
-			err = a.urls.WaitN(ctx, n)
-		}
-		if err != nil {
-			return err
-		}
-		// A 429 or a failure elsewhere may have paused the account
-		// while we waited for the token: the pause wins.
-		if a.pausedFor(time.Now()) == 0 {
-			return nil
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
+}
+
+// tokensReadyAt returns when the bucket for kind will hold the tokens for a
+// call of n keys of kind.
+func (a *account) tokensReadyAt(now time.Time, kind intent.Kind, n int) time.Time {
+	lim, need := a.urls, float64(n)
+	if kind.Flex() {
+		lim, need = a.flex, 1
+	}
+	have := lim.TokensAt(now)
+	if have >= need {
+		return now
+	}
+	secs := (need - have) / float64(lim.Limit())
+	return now.Add(time.Duration(secs*float64(time.Second)) + time.Millisecond)
 }

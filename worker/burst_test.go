@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // burst builds n intents over the three test zones: URLs drawn from a small
@@ -46,53 +47,51 @@ func burst(n int, seed uint64) []*intent.Intent {
 	return out
 }
 
-// lowerBound computes the contract's minimum for a burst received inside one
-// window, independently of the batcher: per zone, dedupe, drop what a host or
-// prefix of the burst covers, then chunk.
+// lowerBound computes the contract's minimum number of calls for a burst
+// received inside one window, by Cloudflare's rules and independently of the worker
+// (testutil.Coverage): per zone and endpoint, dedupe, drop what another
+// target of the burst purges, then chunk.
 func lowerBound(t *testing.T, h *harness, intents []*intent.Intent) int {
 	t.Helper()
-	zones, err := h.cfg.intentZones()
-	if err != nil {
-		t.Fatal(err)
-	}
-	type zk struct {
-		zone string
-		kind intent.Kind
-	}
-	keys := map[string]map[intent.Key]bool{}
+	cv := h.coverage()
+	type group struct{ zone, endpoint string }
+	targets := map[group]map[string]testutil.Target{} // by Target.Key
 	for _, in := range intents {
-		parts, err := in.Bind(zones)
+		routed, err := cv.Targets(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range parts {
-			if keys[p.ZoneID] == nil {
-				keys[p.ZoneID] = map[intent.Key]bool{}
+		for _, r := range routed {
+			g := group{r.ZoneID, r.Endpoint}
+			if targets[g] == nil {
+				targets[g] = map[string]testutil.Target{}
 			}
-			for _, k := range p.Keys {
-				keys[p.ZoneID][k] = true
-			}
+			targets[g][r.Key()] = r.Target
 		}
 	}
-	counts := map[zk]int{}
-	for zone, set := range keys {
-		for k := range set {
+	type kindIn struct {
+		group
+		kind string
+	}
+	counts := map[kindIn]int{}
+	for g, set := range targets {
+		for key, tg := range set {
 			covered := false
-			for b := range set {
-				if b != k && intent.Covers(b, k) {
+			for other, by := range set {
+				if other != key && testutil.Purges(by, tg) {
 					covered = true
 					break
 				}
 			}
 			if !covered {
-				counts[zk{zone, k.Kind}]++
+				counts[kindIn{g, tg.Kind}]++
 			}
 		}
 	}
 	total := 0
 	limits := h.cfg.Accounts[0].Limits
 	for k, n := range counts {
-		total += ceilDiv(n, limits.MaxPerRequest(k.kind == intent.KindFile))
+		total += ceilDiv(n, limits.MaxPerRequest(k.kind == "files"))
 	}
 	return total
 }

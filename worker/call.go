@@ -40,7 +40,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss i
 		w.mu.Lock()
 		res := w.batch.Resolve(c.ID, time.Now(), out)
 		w.mu.Unlock()
-		w.settle(ctx, res)
+		w.settle(res)
 	case cfErr.Kind == cfclient.KindTooManyKeys:
 		w.mu.Lock()
 		w.batch.Shrink(c.ID)
@@ -80,7 +80,7 @@ func (w *Worker) succeed(ctx context.Context, a *account, c batcher.Chunk, issue
 	w.mu.Lock()
 	res := w.batch.Succeed(c.ID, time.Now())
 	w.mu.Unlock()
-	w.settle(ctx, res)
+	w.settle(res)
 }
 
 func (w *Worker) requeue(c batcher.Chunk) {

@@ -83,9 +83,8 @@ func (c *Config) validate() error {
 		if a.Purger == nil {
 			errs = append(errs, fmt.Errorf("account %q: no purger", a.Name))
 		}
-		if a.Limits.MaxURLsPerRequest < 1 || a.Limits.MaxKeysPerRequest < 1 ||
-			a.Limits.FlexPerSecond <= 0 || a.Limits.FlexBurst < 1 || a.Limits.URLsPerSecond <= 0 {
-			errs = append(errs, fmt.Errorf("account %q: incomplete limits %+v", a.Name, a.Limits))
+		if err := a.Limits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("account %q: limits: %w", a.Name, err))
 		}
 		if accts[a.Name] {
 			errs = append(errs, fmt.Errorf("account %q: configured twice", a.Name))

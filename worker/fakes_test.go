@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +21,7 @@ import (
 type fakeMsg struct {
 	mu       sync.Mutex
 	data     []byte
+	header   nats.Header
 	subject  string
 	acks     int
 	naks     int
@@ -29,7 +32,7 @@ type fakeMsg struct {
 }
 
 func (m *fakeMsg) Data() []byte         { return m.data }
-func (m *fakeMsg) Headers() nats.Header { return nats.Header{} }
+func (m *fakeMsg) Headers() nats.Header { return m.header }
 func (m *fakeMsg) Subject() string      { return m.subject }
 func (m *fakeMsg) Ack() error           { m.mu.Lock(); m.acks++; m.mu.Unlock(); return nil }
 func (m *fakeMsg) Nak() error           { m.mu.Lock(); m.naks++; m.mu.Unlock(); return nil }
@@ -103,17 +106,69 @@ func (d *fakeDLQ) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 	return &jetstream.PubAck{Stream: "PURGE_DLQ", Sequence: uint64(len(d.msgs))}, nil
 }
 
-// unit is a Worker without NATS: its sender loop runs against a fakePurger,
-// and messages are added directly, so that windows, pauses and backoff can
-// be tested in a synctest bubble.
+// blockingDLQ is a dead-letter stream that does not answer (NATS down, or a
+// stream without quorum): a publish returns only when its context ends.
+type blockingDLQ struct{}
+
+func (blockingDLQ) PublishMsg(ctx context.Context, _ *nats.Msg, _ ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// slowDLQ stores a copy after delay, unless the publish's context ends
+// first.
+type slowDLQ struct {
+	delay time.Duration
+	fakeDLQ
+}
+
+func (d *slowDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	t := time.NewTimer(d.delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+	}
+	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
+}
+
+// failingDLQ refuses every copy, as a dead-letter stream that is full
+// (DiscardNew) or gone does.
+type failingDLQ struct{}
+
+func (failingDLQ) PublishMsg(context.Context, *nats.Msg, ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	return nil, errors.New("nats: maximum messages exceeded")
+}
+
+// gatedDLQ stores nothing until its gate is closed (or the publish's
+// context ends).
+type gatedDLQ struct {
+	gate chan struct{}
+	fakeDLQ
+}
+
+func (d *gatedDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-d.gate:
+	}
+	return d.fakeDLQ.PublishMsg(ctx, m, opts...)
+}
+
+// unit is a Worker without NATS: its sender, keep-alive and dead-letter
+// loops run against a fakePurger and a fakeDLQ, and messages are added
+// directly, so that windows, pauses and backoff can be tested in a synctest
+// bubble.
 type unit struct {
-	t      *testing.T
-	w      *Worker
-	p      *fakePurger
-	dlq    *fakeDLQ
-	cancel context.CancelFunc
-	done   chan struct{}
-	seq    uint64
+	t       *testing.T
+	w       *Worker
+	p       *fakePurger
+	dlq     *fakeDLQ
+	bg      *background
+	stopped bool
+	seq     uint64
 }
 
 func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
@@ -129,27 +184,45 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}, done: make(chan struct{})}
+	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}}
 	w.dlq = u.dlq
 	w.consumer.Store(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	u.cancel = cancel
-	go func() {
-		defer close(u.done)
-		w.runSender(ctx, w.accounts[0])
-	}()
+	u.bg = w.startBackground(context.Background())
 	return u
 }
 
-// stop ends the sender and waits for every call it started.
+// stop ends the loops without a flush: it cancels the senders, waits for
+// every call they started, then for the dead letters those queued.
 func (u *unit) stop() {
-	u.cancel()
-	<-u.done
+	if u.stopped {
+		return
+	}
+	u.stopped = true
+	u.bg.stopSenders()
+	u.bg.senders.Wait()
 	u.w.calls.Wait()
+	u.w.closeDeadLetters()
+	u.bg.dead.Wait()
+	u.bg.stopDead()
 }
 
-// add hands an intent to the worker as if intake had received it now.
+// shutdown is what Run does once intake has stopped.
+func (u *unit) shutdown() {
+	u.stopped = true
+	u.w.stopBackground(u.bg)
+}
+
+// add hands an intent to the worker as if intake had received it now, and
+// wakes the sender.
 func (u *unit) add(in *intent.Intent) *fakeMsg {
+	u.t.Helper()
+	m := u.addQuiet(in)
+	u.w.wakeAll()
+	return m
+}
+
+// addQuiet hands an intent to the batcher without waking the sender.
+func (u *unit) addQuiet(in *intent.Intent) *fakeMsg {
 	u.t.Helper()
 	parts, err := in.Bind(u.w.zones)
 	if err != nil {
@@ -158,7 +231,6 @@ func (u *unit) add(in *intent.Intent) *fakeMsg {
 	u.seq++
 	m := &fakeMsg{subject: "purge.test"}
 	u.w.add(m, u.seq, time.Now(), parts)
-	u.w.wakeAll()
 	return m
 }
 
@@ -185,4 +257,40 @@ func numbered(prefix string, n int) []string {
 		out[i] = prefix + strconv.Itoa(i)
 	}
 	return out
+}
+
+// fakeJSMsg is a fakeMsg that also implements jetstream.Msg, so that tests
+// can drive Worker.receive (validation, metrics, wake-up policy) directly.
+type fakeJSMsg struct {
+	*fakeMsg
+	seq       uint64
+	pending   uint64 // NumPending reported in the metadata
+	delivered uint64 // NumDelivered reported in the metadata; 0 means 1
+}
+
+func (m *fakeJSMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{
+		Sequence:     jetstream.SequencePair{Stream: m.seq, Consumer: m.seq},
+		NumDelivered: max(m.delivered, 1),
+		NumPending:   m.pending,
+		Stream:       "PURGE",
+		Consumer:     "c",
+	}, nil
+}
+func (m *fakeJSMsg) Reply() string                   { return "" }
+func (m *fakeJSMsg) DoubleAck(context.Context) error { return m.Ack() }
+func (m *fakeJSMsg) Term() error                     { return m.TermWithReason("") }
+
+// jsMsg builds a JetStream message carrying in (or body, if in is nil)
+// with stream sequence seq and pending messages still in the stream.
+func jsMsg(t *testing.T, in *intent.Intent, body string, seq, pending uint64) *fakeJSMsg {
+	t.Helper()
+	data := []byte(body)
+	if in != nil {
+		var err error
+		if data, err = json.Marshal(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &fakeJSMsg{fakeMsg: &fakeMsg{data: data, subject: "purge.test"}, seq: seq, pending: pending}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
-	"github.com/purge-worker/purge-worker/internal/callkeys"
 	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
@@ -126,7 +125,7 @@ func (h *harness) start() *Worker {
 	h.w, h.cancel, h.done, h.reg = w, cancel, done, reg
 	h.mu.Unlock()
 	h.t.Cleanup(func() { h.stop() })
-	h.eventually(10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
+	testutil.Eventually(h.t, 10*time.Second, "worker consuming", func() bool { return w.Ready() == nil || w.consumer.Load() })
 	return w
 }
 
@@ -172,21 +171,6 @@ func (h *harness) publishRaw(subject string, body []byte) {
 	}
 }
 
-// eventually polls cond until it holds or timeout passes. It waits for an
-// outcome; it never asserts on how long the outcome took.
-func (h *harness) eventually(timeout time.Duration, what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
-
 // drained reports whether every intent was settled: the work-queue stream
 // is empty and the consumer holds nothing.
 func (h *harness) drained() bool {
@@ -204,7 +188,7 @@ func (h *harness) drained() bool {
 
 func (h *harness) waitDrained(timeout time.Duration) {
 	h.t.Helper()
-	h.eventually(timeout, "stream drained and nothing ack-pending", h.drained)
+	testutil.Eventually(h.t, timeout, "stream drained and nothing ack-pending", h.drained)
 }
 
 func (h *harness) consumerInfo() (*jetstream.ConsumerInfo, error) {
@@ -236,50 +220,33 @@ func (h *harness) refusedForRate() int {
 	return n
 }
 
-// coveredAfter checks that every key of every published intent was covered
-// by an accepted call of its zone received after the intent was published.
+// coveredAfter checks, by Cloudflare's rules (testutil.Coverage, not the
+// worker's own intent.Covers), that every item of every published intent
+// was purged by an accepted call of its zone received after the intent was
+// published.
 func (h *harness) coveredAfter(intents []*intent.Intent, published []time.Time) {
 	h.t.Helper()
-	zones, err := h.cfg.intentZones()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	calls := h.accepted()
+	cv := h.coverage()
+	ix := testutil.IndexCalls(h.accepted())
 	for i, in := range intents {
-		parts, err := in.Bind(zones)
+		missed, err := cv.Uncovered(ix, in, published[i])
 		if err != nil {
 			h.t.Fatalf("intent %d: %v", i, err)
 		}
-		for _, p := range parts {
-			for _, k := range p.Keys {
-				if !coveredBy(calls, p.ZoneID, p.Mode, k, published[i]) {
-					h.t.Errorf("intent %d (%s): key %s of zone %s never covered by a call issued after %s",
-						i, in.ID, k, p.ZoneID, published[i].Format(time.RFC3339Nano))
-				}
-			}
+		for _, m := range missed {
+			h.t.Errorf("intent %d (%s): %s of zone %s never purged by a call received after %s",
+				i, in.ID, m.Target, m.ZoneID, published[i].Format(time.RFC3339Nano))
 		}
 	}
 }
 
-// coveredBy reports whether an accepted call at or after t purged key k or
-// a key that covers it, in zone and mode. Keys are compared in the form
-// cftest records them.
-func coveredBy(calls []cftest.Call, zone string, mode intent.Mode, k intent.Key, t time.Time) bool {
-	endpoint := "purge_cache"
-	if mode == intent.ModeInvalidate {
-		endpoint = "invalidate_cache"
+// coverage is the oracle for the harness's zones.
+func (h *harness) coverage() *testutil.Coverage {
+	zs := make([]testutil.Zone, len(h.cfg.Zones))
+	for i, z := range h.cfg.Zones {
+		zs[i] = testutil.Zone{ID: z.ID, Name: z.Name}
 	}
-	for _, c := range calls {
-		if c.ZoneID != zone || c.Endpoint != endpoint || c.At.Before(t) {
-			continue
-		}
-		for _, ck := range callkeys.Of(c) {
-			if ck == k || intent.Covers(ck, k) {
-				return true
-			}
-		}
-	}
-	return false
+	return testutil.NewCoverage(zs...)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -298,9 +265,16 @@ func (h *harness) metric(name string, labels map[string]string) float64 {
 	h.mu.Lock()
 	reg := h.reg
 	h.mu.Unlock()
-	mfs, err := reg.Gather()
+	return metricValue(h.t, reg, name, labels)
+}
+
+// metricValue returns the value of the counter or gauge name whose labels
+// include labels, or 0 if it has not been set.
+func metricValue(t testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != name {

@@ -42,8 +42,8 @@ func (w *Worker) take(h batcher.Handle) *held {
 }
 
 // settle turns a batcher result into acks and dead letters. Callers must not
-// hold w.mu: acking and publishing do I/O.
-func (w *Worker) settle(ctx context.Context, res batcher.Result) {
+// hold w.mu: acking does I/O.
+func (w *Worker) settle(res batcher.Result) {
 	if len(res.Acked) == 0 && len(res.Dead) == 0 {
 		return
 	}
@@ -73,7 +73,7 @@ func (w *Worker) settle(ctx context.Context, res batcher.Result) {
 	}
 	w.metrics.acks.WithLabelValues("ack").Add(float64(len(acks)))
 	for _, d := range deads {
-		w.deadLetter(ctx, d.m.msg, "rejected", d.reason)
+		w.queueDeadLetter(d.m.msg, "rejected", d.reason)
 	}
 	w.signalSettled()
 }
@@ -104,9 +104,10 @@ func (w *Worker) nak(hs []batcher.Handle, delay time.Duration) {
 	w.signalSettled()
 }
 
-// keepAlive tells JetStream that every held message is still being worked
-// on, often enough (a third of ack_wait, so one lost +WPI is harmless) that
-// no held message is ever redelivered to another replica.
+// keepAlive tells JetStream that every held message, and every one waiting
+// for its dead-letter copy, is still being worked on, often enough (a third
+// of ack_wait, so one lost +WPI is harmless) that none is ever redelivered
+// to another replica.
 func (w *Worker) keepAlive(ctx context.Context) {
 	t := time.NewTicker(w.cfg.AckWait / 3)
 	defer t.Stop()
@@ -122,6 +123,7 @@ func (w *Worker) keepAlive(ctx context.Context) {
 			msgs = append(msgs, m.msg)
 		}
 		w.mu.Unlock()
+		msgs = append(msgs, w.waitingDeadLetters()...)
 		for _, m := range msgs {
 			// A failure here is a lost connection; the message will be
 			// redelivered and purged again at worst, never lost.

@@ -116,9 +116,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
 		w.metrics.invalid.Inc()
-		// Intake's ctx ends when shutdown begins; a message already
-		// received is still dead-lettered.
-		w.deadLetter(context.WithoutCancel(ctx), msg, "invalid", err.Error())
+		w.queueDeadLetter(msg, "invalid", err.Error())
 		// It may have been the last pending message of a burst.
 		w.wakeAfterIntake(now, meta.NumPending, false)
 		return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // A worker stopped while calls are in flight, with a shutdown deadline too
@@ -27,7 +28,7 @@ func TestRestartMidFlightLosesNothing(t *testing.T) {
 		intents = append(intents, in)
 	}
 	// Stop once the first calls are in flight.
-	h.eventually(10*time.Second, "a call in flight", func() bool { return h.cf.InFlight() > 0 })
+	testutil.Eventually(h.t, 10*time.Second, "a call in flight", func() bool { return h.cf.InFlight() > 0 })
 	if err := h.stop(); err != nil {
 		t.Fatalf("first worker: %v", err)
 	}
@@ -58,7 +59,7 @@ func TestRevokedTokenPausesAndResumes(t *testing.T) {
 		h.publish(in)
 		intents = append(intents, in)
 	}
-	h.eventually(10*time.Second, "readiness to fail", func() bool { return w.Ready() != nil })
+	testutil.Eventually(h.t, 10*time.Second, "readiness to fail", func() bool { return w.Ready() != nil })
 	if len(h.accepted()) != 0 {
 		t.Fatal("calls accepted with a revoked token")
 	}
@@ -82,7 +83,7 @@ func TestIntentDuringInFlightCallGetsItsOwnCall(t *testing.T) {
 	url := "https://www.example.com/hot"
 	first := &intent.Intent{Zone: "example.com", ID: "first", Files: []intent.File{{URL: url}}}
 	h.publish(first)
-	h.eventually(10*time.Second, "the first call in flight", func() bool { return h.cf.InFlight() > 0 })
+	testutil.Eventually(h.t, 10*time.Second, "the first call in flight", func() bool { return h.cf.InFlight() > 0 })
 	secondAt := time.Now()
 	second := &intent.Intent{Zone: "example.com", ID: "second", Files: []intent.File{{URL: url}}}
 	h.publish(second)

@@ -19,7 +19,9 @@ type metrics struct {
 	rateWait     prometheus.Histogram
 	acks         *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
-	authPaused   *prometheus.GaugeVec
+	// deadLetterLost counts messages terminated without a copy.
+	deadLetterLost *prometheus.CounterVec
+	authPaused     *prometheus.GaugeVec
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
@@ -68,6 +70,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_dead_lettered_total",
 			Help: "Messages copied to the dead-letter stream, by reason (invalid, rejected).",
 		}, []string{"reason"}),
+		deadLetterLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_dead_letter_lost_total",
+			Help: "Messages terminated without a dead-letter copy after the copy failed on every delivery, by reason (invalid, rejected).",
+		}, []string{"reason"}),
 		authPaused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "purge_worker_account_auth_failed",
 			Help: "1 while an account is paused because Cloudflare refused its credentials.",
@@ -81,7 +87,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	m.redelivered = m.intents.WithLabelValues("redelivered")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
-			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused)
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused)
 	}
 	return m
 }
@@ -105,6 +111,10 @@ func (w *Worker) registerGauges(r prometheus.Registerer) {
 			Name: "purge_worker_held_messages",
 			Help: "Messages received and not yet settled.",
 		}, func() float64 { return float64(w.heldCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_dead_letters_waiting",
+			Help: "Messages waiting for their dead-letter copy to be stored; it grows while the dead-letter stream is slow or down.",
+		}, func() float64 { return float64(w.deadLettersWaiting()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "purge_worker_oldest_pending_age_seconds",
 			Help: "Age of the oldest key waiting for a call.",

@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -334,6 +335,161 @@ func TestConcurrentFailuresBackOffOnce(t *testing.T) {
 		// One step of backoff: 500ms ±50%.
 		if gap := calls[3].at.Sub(calls[0].at); gap < 250*time.Millisecond || gap > 750*time.Millisecond {
 			t.Errorf("retry %s after the failures, want one backoff step (250ms-750ms)", gap)
+		}
+	})
+}
+
+// "429: wait as told", also for a bisection: when another call gets a 429
+// while a bisection step waits for a flex token, the step's call waits for
+// the pause to end rather than going as soon as the token arrives.
+func TestBisectionWaitsOutA429ThatArrivesWhileItWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := planLimits(t, "free") // flex: one token every ~12s
+		l.FlexBurst = 1
+		u := newUnit(t, l, 100*time.Millisecond)
+		defer u.stop()
+
+		const retryAfter = 60 * time.Second
+		var mu sync.Mutex
+		var limitedAt time.Time
+		filesCalls := 0
+		u.p.respond = func(_ int, req cfclient.Request) error {
+			if len(req.Files) > 0 {
+				mu.Lock()
+				filesCalls++
+				first := filesCalls == 1
+				mu.Unlock()
+				if !first {
+					return nil
+				}
+				time.Sleep(time.Second) // Cloudflare answers after 1s
+				mu.Lock()
+				limitedAt = time.Now()
+				mu.Unlock()
+				return &cfclient.Error{Kind: cfclient.KindRateLimited, Status: 429, RetryAfter: retryAfter}
+			}
+			for _, tag := range req.Tags {
+				if tag == "bad" {
+					return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
+						Codes: []cfclient.Code{{Code: 1015, Message: "bad tag"}}}
+				}
+			}
+			return nil
+		}
+		u.addQuiet(&intent.Intent{Zone: "example.com", Tags: []string{"good", "bad"}})
+		u.addQuiet(urls("example.com", "/a"))
+		u.w.wakeAll()
+
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+
+		mu.Lock()
+		at := limitedAt
+		mu.Unlock()
+		if at.IsZero() {
+			t.Fatal("the files call was never rate-limited: the test proves nothing")
+		}
+		until := at.Add(retryAfter)
+		for _, c := range u.p.snapshot() {
+			if c.at.After(at) && c.at.Before(until) {
+				t.Errorf("call (%s) issued %s after a 429 that asked to wait %s",
+					c.req.Type(), c.at.Sub(at), retryAfter)
+			}
+		}
+	})
+}
+
+// A "too many" 400 halves the chunk size for that zone and type once per
+// refused size: several full chunks refused together (the sender runs up
+// to MaxInFlight calls at once) must not each halve the current maximum
+// again, or eight refused chunks of 100 take it to 1 instead of 50, and
+// 800 URLs that need 32 calls of 25 cost 800 calls.
+func TestConcurrentTooManyKeysRefusalsHalveTheChunkOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		const accountMax = 30 // what this account really accepts
+		all8 := make(chan struct{})
+		u.p.respond = func(n int, req cfclient.Request) error {
+			if n < 8 {
+				// Hold the first eight calls until all are in flight,
+				// so the outcome does not depend on scheduling.
+				if n == 7 {
+					close(all8)
+				}
+				<-all8
+			}
+			if len(req.Files) > accountMax {
+				return &cfclient.Error{Kind: cfclient.KindTooManyKeys, Status: 400,
+					Codes: []cfclient.Code{{Code: 1094, Message: "too many files"}}}
+			}
+			return nil
+		}
+		var msgs []*fakeMsg
+		for i := range 8 {
+			var paths []string
+			for j := range 100 {
+				paths = append(paths, fmt.Sprintf("/s/%d/%d", i, j))
+			}
+			msgs = append(msgs, u.addQuiet(urls("example.com", paths...)))
+		}
+		u.w.wakeAll()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+
+		for i, m := range msgs {
+			if acks, _, _ := m.settled(); acks != 1 {
+				t.Fatalf("intent %d not acked", i)
+			}
+		}
+		ok := 0
+		for _, c := range u.p.snapshot() {
+			if len(c.req.Files) <= accountMax {
+				ok++
+			}
+		}
+		// Halving once per refused size gives chunks of 25: 32 calls, a
+		// few more if a partial chunk goes while others are requeued.
+		if ok > 64 {
+			t.Errorf("%d accepted calls for 800 URLs, want about 32 (chunks of 25): "+
+				"concurrent refusals shrank the chunk size far below half", ok)
+		}
+	})
+}
+
+// A call issued before Cloudflare refused the account's token, whose
+// success arrives after the refusal, says nothing about the token now: the
+// account stays reported (Ready, account_auth_failed) while it is paused
+// and its messages are nak'ed.
+func TestSuccessIssuedBeforeAnAuthRefusalKeepsTheAccountReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		release := make(chan struct{})
+		u.p.respond = func(_ int, req cfclient.Request) error {
+			if len(req.Files) > 0 {
+				<-release // issued before the refusal, answered after it
+				return nil
+			}
+			return &cfclient.Error{Kind: cfclient.KindAuth, Status: 403,
+				Codes: []cfclient.Code{{Code: 10000, Message: "Authentication error"}}}
+		}
+		u.addQuiet(urls("example.com", "/a"))
+		u.addQuiet(&intent.Intent{Zone: "example.com", Tags: []string{"t"}})
+		u.w.wakeAll()
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if err := u.w.Ready(); err == nil {
+			t.Fatal("Ready() = nil right after a 403: the test proves nothing")
+		}
+		close(release)
+		synctest.Wait()
+		if d := u.w.accounts[0].pausedFor(time.Now()); d <= 0 {
+			t.Fatal("account not paused: the test proves nothing")
+		}
+		if err := u.w.Ready(); err == nil || !strings.Contains(err.Error(), "acct") {
+			t.Errorf("Ready() = %v while the account is paused for a refused token; "+
+				"a success of a call issued before the refusal cleared it", err)
 		}
 	})
 }

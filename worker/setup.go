@@ -65,13 +65,20 @@ func (c *Config) consumerConfig() jetstream.ConsumerConfig {
 // Ensure creates the intent stream, the dead-letter stream and the durable
 // consumer if they are missing, and returns the consumer. It is idempotent
 // and safe to run from several replicas at once. Streams an operator created
-// beforehand are used as they are; the consumer's editable settings
-// (ack_wait, max_ack_pending, max_deliver) are brought in line with cfg.
+// beforehand are used as they are, except that the dead-letter stream's
+// duplicate window is raised to what cfg needs (see dlqDuplicates); the
+// consumer's editable settings (ack_wait, max_ack_pending, max_deliver) are
+// brought in line with cfg.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Consumer, error) {
 	if err := ensureStream(ctx, js, StreamConfig(cfg.Stream)); err != nil {
 		return nil, err
 	}
-	if err := ensureStream(ctx, js, DLQStreamConfig(cfg.DLQStream)); err != nil {
+	dlq := DLQStreamConfig(cfg.DLQStream)
+	dlq.Duplicates = max(dlq.Duplicates, dlqDuplicates(cfg.AckWait))
+	if err := ensureStream(ctx, js, dlq); err != nil {
+		return nil, err
+	}
+	if err := ensureDuplicates(ctx, js, dlq.Name, dlq.Duplicates); err != nil {
 		return nil, err
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, cfg.consumerConfig())
@@ -95,6 +102,38 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, sc jetstream.Stre
 	}
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+// dlqDuplicates is the duplicate window the dead-letter stream needs so that
+// a message is never dead-lettered twice. Its copy carries the Nats-Msg-Id
+// dlq-<stream>-<seq>; a second copy comes only if the message is delivered
+// again after the first was stored: its term was lost (redelivery within
+// ack_wait of the last keep-alive) or the publish timed out after the
+// stream had stored it (redelivery after a dead-letter retry delay). Both
+// are well inside twice their sum.
+func dlqDuplicates(ackWait time.Duration) time.Duration {
+	return 2 * (ackWait + maxDeadLetterRetry)
+}
+
+// ensureDuplicates raises the duplicate window of stream name to at least
+// want (within its max_age, which JetStream requires), and never lowers it.
+func ensureDuplicates(ctx context.Context, js jetstream.JetStream, name string, want time.Duration) error {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return fmt.Errorf("look up stream %s: %w", name, err)
+	}
+	sc := st.CachedInfo().Config
+	if sc.MaxAge > 0 {
+		want = min(want, sc.MaxAge)
+	}
+	if sc.Duplicates >= want {
+		return nil
+	}
+	sc.Duplicates = want
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		return fmt.Errorf("raise the duplicate window of stream %s to %s: %w", name, want, err)
 	}
 	return nil
 }

@@ -3,16 +3,20 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 // Streams an operator created beforehand, with settings of their own, are
-// used as they are; the worker neither fails nor rewrites them.
+// used as they are; the worker neither fails nor rewrites them (bar the
+// dead-letter stream's duplicate window, see
+// TestDeadLetterDuplicateWindowCoversAckWait).
 func TestUsesOperatorCreatedStreams(t *testing.T) {
 	h := newHarness(t, func(hh *harness) {
 		sc := StreamConfig("PURGE")
@@ -62,6 +66,11 @@ func TestZonelessIntentIsRoutedByHost(t *testing.T) {
 	if len(zones) != 3 || len(h.accepted()) != 3 {
 		t.Errorf("calls to zones %v (%d calls), want one call to each of the 3 zones", zones, len(h.accepted()))
 	}
+	// The stream drains when the ack reaches the server, a moment before
+	// the worker counts it.
+	testutil.Eventually(t, 10*time.Second, "the ack counted", func() bool {
+		return h.metric("purge_worker_acks_total", map[string]string{"result": "ack"}) == 1
+	})
 	checks := []struct {
 		name   string
 		labels map[string]string
@@ -120,6 +129,57 @@ func TestPrefetchDrainsWellWithinAckWait(t *testing.T) {
 		c := Config{AckWait: tc.ackWait, MaxAckPending: tc.maxAck}
 		if got := c.Prefetch(); got != tc.want {
 			t.Errorf("Prefetch(ack_wait %v, max_ack_pending %d) = %d, want %d", tc.ackWait, tc.maxAck, got, tc.want)
+		}
+	}
+}
+
+// The dead-letter stream's duplicate window covers a redelivery: a message
+// whose copy was stored but whose term was lost comes back within ack_wait,
+// and its second copy must be recognised as the same. Ensure creates the
+// stream with such a window, and raises the window of an operator's stream
+// that is too short, within its max_age, never lowering it.
+func TestDeadLetterDuplicateWindowCoversAckWait(t *testing.T) {
+	ctx := context.Background()
+	ns := startNATS(t, t.TempDir(), -1)
+	_, js := testutil.ConnectJS(t, ns.ClientURL())
+	cfg := Config{Stream: "PURGE", Consumer: "c", DLQStream: "PURGE_DLQ", AckWait: 5 * time.Minute, MaxDeliver: -1}
+	window := func(name string) time.Duration {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.CachedInfo().Config.Duplicates
+	}
+	if _, err := Ensure(ctx, js, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := window("PURGE_DLQ"); got <= cfg.AckWait {
+		t.Errorf("new dead-letter stream: duplicate window %s, want more than ack_wait %s", got, cfg.AckWait)
+	}
+
+	// An operator's stream with the default two minutes, and one whose
+	// max_age caps the window.
+	for _, tc := range []struct {
+		name   string
+		maxAge time.Duration
+		want   func(time.Duration) bool
+	}{
+		{"OPS_DLQ", 0, func(d time.Duration) bool { return d > cfg.AckWait }},
+		{"AGED_DLQ", 3 * time.Minute, func(d time.Duration) bool { return d == 3*time.Minute }},
+	} {
+		sc := DLQStreamConfig(tc.name)
+		sc.Subjects = []string{"dlq_" + strings.ToLower(tc.name) + ".>"}
+		sc.MaxAge = tc.maxAge
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+		c := cfg
+		c.DLQStream = tc.name
+		if _, err := Ensure(ctx, js, c); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := window(tc.name); !tc.want(got) {
+			t.Errorf("%s (max_age %s): duplicate window %s after Ensure with ack_wait %s", tc.name, tc.maxAge, got, cfg.AckWait)
 		}
 	}
 }

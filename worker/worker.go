@@ -23,6 +23,7 @@ type Worker struct {
 	log     *slog.Logger
 	js      jetstream.JetStream
 	dlq     msgPublisher // js, except in unit tests
+	dead    *deadQueue
 	zones   *intent.Zones
 	metrics *metrics
 
@@ -82,6 +83,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		held:    make(map[batcher.Handle]*held),
 		bySeq:   make(map[uint64]batcher.Handle),
 		settled: make(chan struct{}, 1),
+		dead:    newDeadQueue(),
 	}
 	byName := make(map[string]*account, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {
@@ -122,15 +124,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Senders and calls outlive ctx: they must still flush after the
-	// signal. They stop when the shutdown is over or its deadline passes.
-	sendCtx, stopSenders := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSenders()
-	var loops sync.WaitGroup
-	for _, a := range w.accounts {
-		loops.Go(func() { w.runSender(sendCtx, a) })
-	}
-	loops.Go(func() { w.keepAlive(sendCtx) })
+	bg := w.startBackground(ctx)
 
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
@@ -143,10 +137,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.lateWake.Stop()
 	}
 
-	w.shutdown(stopSenders)
-	loops.Wait()
-	w.calls.Wait()
-	w.releaseAll()
+	w.stopBackground(bg)
 	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
 		return intakeErr
 	}

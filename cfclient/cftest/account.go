@@ -29,14 +29,14 @@ type zone struct {
 }
 
 // AddAccount adds an account on plan ("free", "pro", "business",
-// "enterprise") whose limits are [cfclient.PlanLimits] of the plan,
+// "enterprise") whose limits are [PlanLimits] of the plan,
 // reachable with the API token token ("" for none; see SetEmailKey). It
 // panics on an unknown plan or a duplicate name, like httptest panics on
 // misuse: both are bugs in the test.
 func (s *Server) AddAccount(name, plan, token string) *Account {
-	l, ok := cfclient.PlanLimits(plan)
+	l, ok := PlanLimits(plan)
 	if !ok {
-		panic(fmt.Sprintf("cftest: AddAccount %q: unknown plan %q (want one of %s)", name, plan, strings.Join(cfclient.Plans, ", ")))
+		panic(fmt.Sprintf("cftest: AddAccount %q: unknown plan %q (want one of %s)", name, plan, strings.Join(Plans, ", ")))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

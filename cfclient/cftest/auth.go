@@ -3,8 +3,6 @@ package cftest
 import (
 	"net/http"
 	"strings"
-
-	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // credentials are what a request presented.
@@ -40,7 +38,7 @@ func readCredentials(h http.Header) (credentials, *failure) {
 }
 
 func invalidHeaders(code int, msg string) *failure {
-	f := fail(http.StatusBadRequest, OutcomeAuth, cfclient.CodeInvalidHeaders, "Invalid request headers")
+	f := fail(http.StatusBadRequest, OutcomeAuth, codeInvalidHeaders, "Invalid request headers")
 	f.errs[0].ErrorChain = []apiError{{Code: code, Message: msg}}
 	return f
 }
@@ -48,7 +46,7 @@ func invalidHeaders(code int, msg string) *failure {
 // authError is Cloudflare's answer to missing or wrong credentials, and to
 // valid credentials without access to the zone.
 func authError() *failure {
-	return fail(http.StatusForbidden, OutcomeAuth, cfclient.CodeAuthentication, "Authentication error")
+	return fail(http.StatusForbidden, OutcomeAuth, codeAuthentication, "Authentication error")
 }
 
 // authenticate finds an account the credentials belong to. Called with

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // selectors are the body fields Cloudflare accepts, in its order.
@@ -36,7 +34,7 @@ type purgeBody struct {
 func parseBody(data []byte) purgeBody {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
-		return purgeBody{kind: "invalid", fail: fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMalformedJSON, "Malformed JSON in request body")}
+		return purgeBody{kind: "invalid", fail: fail(http.StatusBadRequest, OutcomeInvalid, codeMalformedJSON, "Malformed JSON in request body")}
 	}
 	var present, unknown []string
 	for _, k := range selectors {
@@ -66,7 +64,7 @@ func (b *purgeBody) decodeField(name string, v json.RawMessage) *failure {
 	switch name {
 	case "purge_everything":
 		if json.Unmarshal(v, &b.everything) != nil {
-			return fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeEverythingNotTrue, "'purge_everything' must be true")
+			return fail(http.StatusBadRequest, OutcomeInvalid, codeEverythingNotTrue, "'purge_everything' must be true")
 		}
 		if b.everything {
 			b.keys = append(b.keys, "purge_everything")
@@ -85,7 +83,7 @@ func (b *purgeBody) decodeField(name string, v json.RawMessage) *failure {
 	}
 	var list []string
 	if json.Unmarshal(v, &list) != nil {
-		return failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeNotArray, "%q must be an array of strings", name)
+		return failf(http.StatusBadRequest, OutcomeInvalid, codeNotArray, "%q must be an array of strings", name)
 	}
 	b.list = append(b.list, list...)
 	b.keys = append(b.keys, list...)
@@ -98,28 +96,28 @@ func (b *purgeBody) shape(present, unknown []string) *failure {
 	case len(present) > 1:
 		b.kind = "mixed"
 		if slices.Contains(present, "purge_everything") {
-			return fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeEverythingMixed,
+			return fail(http.StatusBadRequest, OutcomeInvalid, codeEverythingMixed,
 				`Request cannot contain "purge_everything" and any of "files", "tags", "hosts" or "prefixes"`)
 		}
-		return failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMissingSelector,
+		return failf(http.StatusBadRequest, OutcomeInvalid, codeMissingSelector,
 			`Request must contain exactly one of "purge_everything", "files", "tags", "hosts" or "prefixes", got %s`, strings.Join(present, ", "))
 	case len(present) == 0:
 		b.kind = "empty"
 		if len(unknown) > 0 {
 			b.kind = "invalid"
 		}
-		return fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMissingSelector,
+		return fail(http.StatusBadRequest, OutcomeInvalid, codeMissingSelector,
 			`Request must contain one of "purge_everything", "files", "tags", "hosts" or "prefixes"`)
 	}
 	b.kind = present[0]
 	switch {
 	case len(unknown) > 0:
-		return failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMissingSelector, "Unknown field %q in request body", unknown[0])
+		return failf(http.StatusBadRequest, OutcomeInvalid, codeMissingSelector, "Unknown field %q in request body", unknown[0])
 	case b.kind == "purge_everything" && !b.everything:
-		return fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeEverythingNotTrue, "'purge_everything' must be true")
+		return fail(http.StatusBadRequest, OutcomeInvalid, codeEverythingNotTrue, "'purge_everything' must be true")
 	case b.kind != "purge_everything" && len(b.keys) == 0:
 		b.kind = "empty"
-		return failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMissingSelector, "%q must not be empty", present[0])
+		return failf(http.StatusBadRequest, OutcomeInvalid, codeMissingSelector, "%q must not be empty", present[0])
 	}
 	return nil
 }
@@ -129,7 +127,7 @@ func (b *purgeBody) shape(present, unknown []string) *failure {
 func decodeFiles(v json.RawMessage) ([]fileKey, *failure) {
 	var items []json.RawMessage
 	if json.Unmarshal(v, &items) != nil {
-		return nil, fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeNotArray, `"files" must be an array`)
+		return nil, fail(http.StatusBadRequest, OutcomeInvalid, codeNotArray, `"files" must be an array`)
 	}
 	out := make([]fileKey, 0, len(items))
 	for i, it := range items {
@@ -145,7 +143,7 @@ func decodeFiles(v json.RawMessage) ([]fileKey, *failure) {
 		dec := json.NewDecoder(bytes.NewReader(it))
 		dec.DisallowUnknownFields()
 		if dec.Decode(&obj) != nil || obj.URL == nil {
-			return nil, failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMissingSelector,
+			return nil, failf(http.StatusBadRequest, OutcomeInvalid, codeMissingSelector,
 				`"files" entry %d must be a URL string or an object {"url": string, "headers": {string: string}}`, i)
 		}
 		out = append(out, fileKey{url: *obj.URL, headers: obj.Headers})

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // faults is the fault-injection state, guarded by Server.mu.
@@ -95,10 +93,10 @@ func injected(status int) *failure {
 	f := &failure{status: status, outcome: OutcomeInjected}
 	switch {
 	case status == http.StatusTooManyRequests:
-		f.errs = []apiError{{Code: cfclient.CodeRateLimited, Message: "Unable to purge, rate limit reached. Please wait and consider throttling your request speed"}}
+		f.errs = []apiError{{Code: codeRateLimited, Message: "Unable to purge, rate limit reached. Please wait and consider throttling your request speed"}}
 		f.retryAfter = 1
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		f.errs = []apiError{{Code: cfclient.CodeAuthentication, Message: "Authentication error"}}
+		f.errs = []apiError{{Code: codeAuthentication, Message: "Authentication error"}}
 	case status >= 500:
 		// Cloudflare documents no body for its 5xx; an empty errors list
 		// forces clients to classify by status.

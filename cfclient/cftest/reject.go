@@ -2,8 +2,6 @@ package cftest
 
 import (
 	"net/http"
-
-	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // RejectKeys makes Cloudflare refuse, from now on, every request that
@@ -32,7 +30,7 @@ func (s *Server) RejectKeys(keys ...string) {
 func (s *Server) rejectedKey(keys []string) *failure {
 	for _, k := range keys {
 		if s.rejected[k] {
-			return failf(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeUnableToPurge,
+			return failf(http.StatusBadRequest, OutcomeInvalid, codeUnableToPurge,
 				"Unable to purge %s", k)
 		}
 	}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // pathPrefix is where the API lives, as on api.cloudflare.com.
@@ -168,7 +166,7 @@ func (s *Server) answer(r *http.Request, c *Call, body *purgeBody, size int, rea
 	case ft.status != 0:
 		f = injected(ft.status)
 	case readErr != nil:
-		f = fail(http.StatusBadRequest, OutcomeInvalid, cfclient.CodeMalformedJSON, "Malformed JSON in request body")
+		f = fail(http.StatusBadRequest, OutcomeInvalid, codeMalformedJSON, "Malformed JSON in request body")
 	case size > maxRequestBody:
 		f = &failure{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooMany}
 	default:
@@ -202,13 +200,13 @@ func route(path string) (zoneID, endpoint string) {
 // rate tokens. It returns nil for success. Called with s.mu held.
 func (s *Server) decide(r *http.Request, c *Call, body *purgeBody) *failure {
 	if c.Endpoint == "" {
-		return fail(http.StatusNotFound, OutcomeNotFound, cfclient.CodeNoRoute, "No route for that URI")
+		return fail(http.StatusNotFound, OutcomeNotFound, codeNoRoute, "No route for that URI")
 	}
 	if !isZoneID(c.ZoneID) {
 		return couldNotRoute(r.URL.Path)
 	}
 	if r.Method != http.MethodPost {
-		return fail(http.StatusMethodNotAllowed, OutcomeNotFound, cfclient.CodeMethodNotAllowed, "Method not allowed for this endpoint")
+		return fail(http.StatusMethodNotAllowed, OutcomeNotFound, codeMethodNotAllowed, "Method not allowed for this endpoint")
 	}
 	creds, f := readCredentials(r.Header)
 	if f != nil {
@@ -243,9 +241,9 @@ func (s *Server) decide(r *http.Request, c *Call, body *purgeBody) *failure {
 }
 
 func couldNotRoute(path string) *failure {
-	f := failf(http.StatusBadRequest, OutcomeNotFound, cfclient.CodeCouldNotRoute,
+	f := failf(http.StatusBadRequest, OutcomeNotFound, codeCouldNotRoute,
 		"Could not route to %s, perhaps your object identifier is invalid?", strings.TrimPrefix(path, "/client/v4"))
-	f.errs = append(f.errs, apiError{Code: cfclient.CodeNoRoute, Message: "No route for that URI"})
+	f.errs = append(f.errs, apiError{Code: codeNoRoute, Message: "No route for that URI"})
 	return f
 }
 
@@ -267,7 +265,7 @@ func (s *Server) takeTokens(a *Account, body *purgeBody) *failure {
 	if ok {
 		return nil
 	}
-	f := fail(http.StatusTooManyRequests, OutcomeRateLimited, cfclient.CodeRateLimited,
+	f := fail(http.StatusTooManyRequests, OutcomeRateLimited, codeRateLimited,
 		"Unable to purge, rate limit reached. Please wait and consider throttling your request speed")
 	f.retryAfter = retryAfterSeconds(wait)
 	return f

@@ -29,7 +29,7 @@ func (b *purgeBody) check(zoneName string, l cfclient.Limits) *failure {
 	switch b.kind {
 	case "files":
 		if len(b.files) > l.MaxURLsPerRequest {
-			return failf(http.StatusBadRequest, OutcomeTooMany, cfclient.CodeTooManyFiles, tooManyMessageForm, l.MaxURLsPerRequest, "files")
+			return failf(http.StatusBadRequest, OutcomeTooMany, codeTooManyFiles, tooManyMessageForm, l.MaxURLsPerRequest, "files")
 		}
 		for _, f := range b.files {
 			if fl := checkFile(f, zoneName); fl != nil {
@@ -54,9 +54,9 @@ func (b *purgeBody) check(zoneName string, l cfclient.Limits) *failure {
 func listRules(kind string) (tooManyCode int, check func(key, zoneName string) *failure) {
 	switch kind {
 	case "tags":
-		return cfclient.CodeTooManyTags, checkTag
+		return codeTooManyTags, checkTag
 	case "hosts":
-		return cfclient.CodeTooManyHosts, checkHost
+		return codeTooManyHosts, checkHost
 	}
 	return codeTooManyPrefixes, checkPrefix
 }
@@ -69,21 +69,21 @@ func invalidKey(code int, format string, args ...any) *failure {
 // headers that could be sent in a request.
 func checkFile(f fileKey, zoneName string) *failure {
 	if !utf8.ValidString(f.url) {
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. URLs must be UTF-8 encoded", f.url)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. URLs must be UTF-8 encoded", f.url)
 	}
 	u, err := url.Parse(f.url)
 	if err != nil || !u.IsAbs() || u.Host == "" {
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. It is not an absolute URL", f.url)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. It is not an absolute URL", f.url)
 	}
 	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Only http and https URLs can be purged", f.url)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. Only http and https URLs can be purged", f.url)
 	}
 	if !inZone(strings.ToLower(u.Hostname()), zoneName) {
-		return invalidKey(cfclient.CodeOutOfZone, "Unable to purge %q. You can only purge files for this zone", f.url)
+		return invalidKey(codeOutOfZone, "Unable to purge %q. You can only purge files for this zone", f.url)
 	}
 	for name, v := range f.headers {
 		if !validHeaderName(name) || strings.ContainsAny(v, "\r\n\x00") {
-			return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Invalid header %q", f.url, name)
+			return invalidKey(codeUnableToPurge, "Unable to purge %q. Invalid header %q", f.url, name)
 		}
 	}
 	return nil
@@ -92,14 +92,14 @@ func checkFile(f fileKey, zoneName string) *failure {
 // checkTag: 1 to 1024 printable ASCII characters, no spaces.
 func checkTag(t, _ string) *failure {
 	if len(t) > maxTagLen {
-		return invalidKey(cfclient.CodeTagTooLong, "Tag exceeds maximum length of %d characters", maxTagLen)
+		return invalidKey(codeTagTooLong, "Tag exceeds maximum length of %d characters", maxTagLen)
 	}
 	if t == "" {
-		return invalidKey(cfclient.CodeTagTooLong, "Tag must be at least 1 character long")
+		return invalidKey(codeTagTooLong, "Tag must be at least 1 character long")
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] <= ' ' || t[i] > '~' {
-			return invalidKey(cfclient.CodeTagTooLong, "Invalid tag %q: tags are printable ASCII without spaces", t)
+			return invalidKey(codeTagTooLong, "Invalid tag %q: tags are printable ASCII without spaces", t)
 		}
 	}
 	return nil
@@ -108,13 +108,13 @@ func checkTag(t, _ string) *failure {
 // checkHost: a bare hostname of at most 200 characters inside the zone.
 func checkHost(h, zoneName string) *failure {
 	if len(h) > maxHostLen {
-		return invalidKey(cfclient.CodeHostTooLong, "Host exceeds maximum length of %d characters", maxHostLen)
+		return invalidKey(codeHostTooLong, "Host exceeds maximum length of %d characters", maxHostLen)
 	}
 	if !validHostname(h) {
-		return invalidKey(cfclient.CodeInvalidHost, "Invalid host %q", h)
+		return invalidKey(codeInvalidHost, "Invalid host %q", h)
 	}
 	if !inZone(strings.ToLower(h), zoneName) {
-		return invalidKey(cfclient.CodeOutOfZone, "Unable to purge %q. You can only purge hosts of this zone", h)
+		return invalidKey(codeOutOfZone, "Unable to purge %q. You can only purge hosts of this zone", h)
 	}
 	return nil
 }
@@ -124,20 +124,20 @@ func checkHost(h, zoneName string) *failure {
 func checkPrefix(p, zoneName string) *failure {
 	switch {
 	case strings.Contains(p, "://"):
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Prefixes must not include a scheme", p)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. Prefixes must not include a scheme", p)
 	case strings.ContainsAny(p, "?#"):
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Prefixes must not include a query string or fragment", p)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. Prefixes must not include a query string or fragment", p)
 	case strings.Count(p, "/") > maxPrefixSlashes:
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Path separators are limited to %d for a prefix", p, maxPrefixSlashes)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. Path separators are limited to %d for a prefix", p, maxPrefixSlashes)
 	case !utf8.ValidString(p) || strings.ContainsAny(p, " \t\r\n\x00"):
-		return invalidKey(cfclient.CodeUnableToPurge, "Unable to purge %q. Invalid characters in prefix", p)
+		return invalidKey(codeUnableToPurge, "Unable to purge %q. Invalid characters in prefix", p)
 	}
 	host, _, _ := strings.Cut(p, "/")
 	if !validHostname(host) {
-		return invalidKey(cfclient.CodeInvalidHost, "Invalid host %q in prefix %q", host, p)
+		return invalidKey(codeInvalidHost, "Invalid host %q in prefix %q", host, p)
 	}
 	if !inZone(strings.ToLower(host), zoneName) {
-		return invalidKey(cfclient.CodeOutOfZone, "Unable to purge %q. You can only purge prefixes of this zone", p)
+		return invalidKey(codeOutOfZone, "Unable to purge %q. You can only purge prefixes of this zone", p)
 	}
 	return nil
 }

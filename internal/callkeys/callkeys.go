@@ -13,8 +13,9 @@ import (
 
 // Of turns a call cftest recorded back into keys in the form intent
 // normalises them (the worker sends keys normalised), so that a caller can
-// ask whether a call covered an intent's key with [intent.Covers]. It is
-// not part of cftest, because the fake must not share the code it checks.
+// ask whether a call covered an intent's key with [intent.Covers]. Tests
+// that judge the worker use testutil's Coverage instead, which shares no
+// code with intent. It is not part of cftest, because the fake must not share the code it checks.
 func Of(c cftest.Call) []intent.Key {
 	var kind intent.Kind
 	switch c.Kind {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 )
 
 func TestRunPurgesAndDrainsThenStopsCleanly(t *testing.T) {
@@ -32,7 +33,7 @@ func TestRunPurgesAndDrainsThenStopsCleanly(t *testing.T) {
 	// An intent routed by hostname to the legacy-key account.
 	d.publish(&intent.Intent{Files: []intent.File{{URL: "https://shop.example.org/cart"}}})
 
-	s.eventually(20*time.Second, "stream drained", d.drained)
+	testutil.Eventually(s.t, 20*time.Second, "stream drained", d.drained)
 	got := s.acceptedKeys(zoneCom)
 	for _, u := range want {
 		if !got[u] {
@@ -85,7 +86,7 @@ func TestRunIngestsOverHTTP(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("POST /v1/intents: %d %s", code, body)
 	}
-	s.eventually(20*time.Second, "the ingested URL purged", func() bool {
+	testutil.Eventually(s.t, 20*time.Second, "the ingested URL purged", func() bool {
 		return s.acceptedKeys(zoneCom)["https://www.example.com/from-http"]
 	})
 	// The daemon validates against its zones before storing.
@@ -142,13 +143,13 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	s := newStack(t)
 	d := s.start()
 	d.publish(&intent.Intent{Zone: "example.com", Files: []intent.File{{URL: "https://www.example.com/x"}}})
-	s.eventually(20*time.Second, "stream drained", d.drained)
+	testutil.Eventually(s.t, 20*time.Second, "stream drained", d.drained)
 	d.nc.Close()
 	http.DefaultClient.CloseIdleConnections()
 	if err := d.stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	s.eventually(10*time.Second, "Run's goroutines to end", func() bool { return len(leftovers()) == 0 })
+	testutil.Eventually(s.t, 10*time.Second, "Run's goroutines to end", func() bool { return len(leftovers()) == 0 })
 }
 
 // leftovers returns the stacks of goroutines, other than the caller's, that

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -32,7 +33,7 @@ func TestAnInvalidIntentAtThePayloadLimitIsDeadLettered(t *testing.T) {
 			}
 		}
 	})
-	s.eventually(20*time.Second, "the intent dead-lettered and the stream drained", func() bool {
+	testutil.Eventually(s.t, 20*time.Second, "the intent dead-lettered and the stream drained", func() bool {
 		return len(d.dlq()) == 1 && d.drained()
 	})
 	m := d.dlq()[0]

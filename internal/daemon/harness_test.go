@@ -118,7 +118,7 @@ func (s *stack) start() *daemon {
 	d := &daemon{s: s, cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- Run(ctx, cfg, s.log) }()
 	s.t.Cleanup(func() { d.stop() })
-	s.eventually(20*time.Second, "/readyz answering 200", func() bool {
+	testutil.Eventually(s.t, 20*time.Second, "/readyz answering 200", func() bool {
 		code, _ := s.get("/readyz")
 		return code == http.StatusOK
 	})
@@ -221,19 +221,4 @@ func (s *stack) acceptedKeys(zone string) map[string]bool {
 		}
 	}
 	return out
-}
-
-// eventually polls cond until it holds or timeout passes. It waits for an
-// outcome and never asserts how long the outcome took.
-func (s *stack) eventually(timeout time.Duration, what string, cond func() bool) {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
 }

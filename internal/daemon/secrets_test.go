@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -58,7 +59,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{URL: "https://www.example.com/rejected"}, {URL: "https://www.example.com/fine"}}})
 	d.publish(&intent.Intent{Zone: "example.org", Files: []intent.File{{URL: "https://www.example.org/rejected"}}})
 
-	s.eventually(20*time.Second, "four dead letters and a drained stream", func() bool {
+	testutil.Eventually(s.t, 20*time.Second, "four dead letters and a drained stream", func() bool {
 		return len(d.dlq()) == 4 && d.drained()
 	})
 	if !s.acceptedKeys(zoneCom)["https://www.example.com/ok"] || !s.acceptedKeys(zoneOrg)["https://www.example.org/ok"] {
@@ -71,7 +72,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	d.publish(&intent.Intent{Zone: "example.com", Files: []intent.File{{URL: "https://www.example.com/after-revoke"}}})
 	d.publish(&intent.Intent{Zone: "example.org", Files: []intent.File{{URL: "https://www.example.org/after-revoke"}}})
 	var ready string
-	s.eventually(20*time.Second, "/readyz reporting both paused accounts", func() bool {
+	testutil.Eventually(s.t, 20*time.Second, "/readyz reporting both paused accounts", func() bool {
 		code, body := s.get("/readyz")
 		ready = body
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "default") && strings.Contains(body, "legacy")

@@ -1,8 +1,9 @@
 // Package testutil holds the helpers the project's tests share: a real
 // nats-server with JetStream embedded in the test process, a client of it
-// and the messages of a stream, free loopback addresses, and a buffer that
-// concurrent writers may share. Only _test.go files import it: no shipped
-// binary links a test helper.
+// and the messages of a stream, free loopback addresses, a buffer that
+// concurrent writers may share, polling for an outcome (Eventually), the
+// oracle of what Cloudflare purged by its own rules (Coverage). Only
+// _test.go files import it: no shipped binary links a test helper.
 package testutil
 
 import (

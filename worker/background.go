@@ -1,0 +1,46 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// background is what Run starts besides intake: a sender per account, the
+// keep-alive and the dead-letter loop. They outlive Run's context, since
+// they must still flush after the signal; stopBackground ends them in order.
+type background struct {
+	stopSenders, stopDead context.CancelFunc
+	senders, dead         sync.WaitGroup
+}
+
+func (w *Worker) startBackground(ctx context.Context) *background {
+	b := &background{}
+	sendCtx, stopSenders := context.WithCancel(context.WithoutCancel(ctx))
+	deadCtx, stopDead := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopSenders, b.stopDead = stopSenders, stopDead
+	for _, a := range w.accounts {
+		b.senders.Go(func() { w.runSender(sendCtx, a) })
+	}
+	b.senders.Go(func() { w.keepAlive(sendCtx) })
+	b.dead.Go(func() { w.runDeadLetters(deadCtx) })
+	return b
+}
+
+// stopBackground shuts down, once intake has stopped, within
+// cfg.ShutdownTimeout: flush what is pending at once and ack what succeeds
+// (shutdown), then store the dead letters the last calls produced, then
+// nak whatever is left. At the deadline the calls still running are
+// cancelled and the dead letters not yet stored are nak'ed.
+func (w *Worker) stopBackground(b *background) {
+	deadline := time.AfterFunc(w.cfg.ShutdownTimeout, b.stopDead)
+	defer deadline.Stop()
+	w.shutdown(b.stopSenders)
+	b.senders.Wait()
+	w.calls.Wait()
+	// Intake and the calls are over: nothing more is dead-lettered.
+	w.closeDeadLetters()
+	b.dead.Wait()
+	b.stopDead()
+	w.releaseAll()
+}
