@@ -47,7 +47,7 @@ func BenchmarkAdd(b *testing.B) {
 			for b.Loop() {
 				bt := New(Config{Window: time.Second})
 				for i := range keys / perAdd {
-					bt.Add(Handle(i+1), t0.Add(time.Duration(i)), msgs[i%len(msgs)])
+					bt.Add(Handle(i+1), uint64(i+1), t0.Add(time.Duration(i)), msgs[i%len(msgs)])
 				}
 				if s := bt.Stats(); s.PendingKeys != unique || s.Duplicates != keys-unique {
 					b.Fatalf("Stats = %+v", s)

@@ -42,11 +42,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss i
 		w.mu.Unlock()
 		w.settle(ctx, res)
 	case cfErr.Kind == cfclient.KindTooManyKeys:
-		w.mu.Lock()
-		w.batch.Shrink(c.ID)
-		w.mu.Unlock()
-		w.log.Warn("chunk_too_large", "account", a.name, "zone_id", c.ZoneID,
-			"type", c.Kind.String(), "keys", len(c.Keys), "err", err)
+		w.tooMany(a, c, cfErr)
 	default:
 		// Pause first: the moment the keys are back, the sender may
 		// look for a chunk.

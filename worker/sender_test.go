@@ -36,8 +36,8 @@ func TestLoneIntentGoesWhenItsWindowEnds(t *testing.T) {
 	})
 }
 
-// A full chunk goes at once, without waiting for the window; the rest waits.
-func TestFullChunkGoesAtOnce(t *testing.T) {
+// A full chunk waits for the window like the rest; then both chunks go.
+func TestFullChunkWaitsForTheWindowToo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
@@ -45,16 +45,17 @@ func TestFullChunkGoesAtOnce(t *testing.T) {
 		paths := numbered("/p/", 130)
 		u.add(urls("example.com", paths[:100]...))
 		rest := u.add(urls("example.com", paths[100:]...))
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 0 {
+			t.Fatalf("%d calls before the window ended", n)
+		}
+		time.Sleep(time.Millisecond)
 		synctest.Wait()
 		calls := u.p.snapshot()
-		if len(calls) != 1 || len(calls[0].req.Files) != 100 || !calls[0].at.Equal(start) {
-			t.Fatalf("want one full call of 100 at once, got %d calls", len(calls))
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		calls = u.p.snapshot()
-		if len(calls) != 2 || len(calls[1].req.Files) != 30 {
-			t.Fatalf("want the remaining 30 one window later, got %d calls", len(calls))
+		if len(calls) != 2 || len(calls[0].req.Files) != 100 || len(calls[1].req.Files) != 30 ||
+			!calls[1].at.Equal(start.Add(time.Second)) {
+			t.Fatalf("want calls of 100 and 30 at the window, got %d calls", len(calls))
 		}
 		if acks, _, _ := rest.settled(); acks != 1 {
 			t.Fatal("second intent not acked")
