@@ -99,7 +99,7 @@ type report struct {
 	Targets  []target  `json:"targets"`
 }
 
-// target is one of issue 6's goals and whether this run met it.
+// target is one of the benchmark's goals and whether this run met it.
 type target struct {
 	Name  string `json:"name"`
 	Want  string `json:"want"`
