@@ -123,6 +123,14 @@ func (b *Batcher) Add(h Handle, seq uint64, received time.Time, parts []intent.P
 	if n == 0 {
 		return false
 	}
+	b.sawSeq(seq)
+	if b.allRecalled(seq, parts) {
+		// Every key was settled by a call already made: nothing to hold,
+		// not even a handle record (most messages of a backlog's later
+		// slices end here).
+		b.earlier += uint64(n)
+		return false
+	}
 	hd := b.newHandle(h)
 	if n == 1 {
 		hd.entries = hd.one[:0]
@@ -135,7 +143,6 @@ func (b *Batcher) Add(h Handle, seq uint64, received time.Time, parts []intent.P
 	if b.handles[h] = hd; len(b.handles) == held {
 		panic(fmt.Sprintf("batcher: handle %d added twice", h))
 	}
-	b.sawSeq(seq)
 	for _, p := range parts {
 		if len(p.Keys) == 0 {
 			continue
@@ -145,21 +152,40 @@ func (b *Batcher) Add(h Handle, seq uint64, received time.Time, parts []intent.P
 			b.addKey(sp, hd, k, seq, received)
 		}
 	}
-	if hd.outstanding == 0 {
-		// Every key was settled by a call already made.
-		hd.done = true
-		delete(b.handles, h)
+	return true
+}
+
+// allRecalled reports whether remembered calls settle every key of parts
+// for a message stored at seq.
+func (b *Batcher) allRecalled(seq uint64, parts []intent.Part) bool {
+	if b.memory.size() == 0 {
 		return false
+	}
+	for _, p := range parts {
+		if len(p.Keys) == 0 {
+			continue
+		}
+		sp := b.space(p.ZoneID, p.Mode)
+		for _, k := range p.Keys {
+			if k.Kind == intent.KindEverything {
+				k = everything
+			}
+			if !b.recalled(sp, k, intent.HostOf(k), seq) {
+				return false
+			}
+		}
 	}
 	return true
 }
 
 // newHandle allocates handle records in slabs: Add is called once per
 // message, and one allocation per message is most of its cost. A slab is
-// freed once all its handles are reported or dropped.
+// freed once all its handles are reported or dropped, so slabs are small:
+// one handle held for long (waiting for a backlog's last partial chunk)
+// keeps its whole slab.
 func (b *Batcher) newHandle(h Handle) *handle {
 	if len(b.slab) == cap(b.slab) {
-		b.slab = make([]handle, 0, 128)
+		b.slab = make([]handle, 0, 16)
 	}
 	b.slab = b.slab[:len(b.slab)+1]
 	hd := &b.slab[len(b.slab)-1]

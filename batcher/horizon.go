@@ -63,26 +63,33 @@ func (b *Batcher) sawSeq(seq uint64) {
 	}
 }
 
+// kindCount counts an index's keys by kind, so that lookups skip the kinds
+// it does not hold (most keys are files, and listing the prefixes that
+// could cover a file allocates).
+type kindCount [len(intent.Kinds)]int
+
 // candidates calls visit with every key that equals or may cover k in one
-// space, the broadest first: purge_everything, k's host, the prefixes that
-// could cover it, k itself. It stops and returns true when visit does.
-// Whether a candidate really covers k is intent.Covers's decision, made by
-// the caller.
-func candidates(k intent.Key, host string, visit func(intent.Key) bool) bool {
-	if k.Kind != intent.KindEverything && visit(everything) {
+// space and whose kind n holds, the broadest first: purge_everything, k's
+// host, the prefixes that could cover it, k itself. It stops and returns
+// true when visit does. Whether a candidate really covers k is
+// intent.Covers's decision, made by the caller.
+func candidates(k intent.Key, host string, n *kindCount, visit func(intent.Key) bool) bool {
+	if k.Kind != intent.KindEverything && n[intent.KindEverything] > 0 && visit(everything) {
 		return true
 	}
 	if hasHost(k.Kind) {
-		if visit(intent.Key{Kind: intent.KindHost, Value: host}) {
+		if n[intent.KindHost] > 0 && visit(intent.Key{Kind: intent.KindHost, Value: host}) {
 			return true
 		}
-		for _, p := range intent.CoverPaths(k) {
-			if visit(intent.Key{Kind: intent.KindPrefix, Value: p}) {
-				return true
+		if n[intent.KindPrefix] > 0 {
+			for _, p := range intent.CoverPaths(k) {
+				if visit(intent.Key{Kind: intent.KindPrefix, Value: p}) {
+					return true
+				}
 			}
 		}
 	}
-	return visit(k)
+	return n[k.Kind] > 0 && visit(k)
 }
 
 // settles reports whether a call with key c settles key k.
@@ -96,7 +103,7 @@ func (b *Batcher) recalled(sp *space, k intent.Key, host string, seq uint64) boo
 	if len(sp.memo) == 0 {
 		return false
 	}
-	return candidates(k, host, func(c intent.Key) bool {
+	return candidates(k, host, &sp.memoCount, func(c intent.Key) bool {
 		m := sp.memo[c]
 		return m != nil && m.horizon >= seq && settles(c, k)
 	})
@@ -109,7 +116,7 @@ func (b *Batcher) flyingCoverer(sp *space, k intent.Key, host string, seq uint64
 		return nil
 	}
 	var found *entry
-	candidates(k, host, func(c intent.Key) bool {
+	candidates(k, host, &sp.flyCount, func(c intent.Key) bool {
 		if r := sp.flying[c]; r != nil && r.horizon >= seq && settles(c, k) {
 			found = r
 			return true
@@ -143,6 +150,9 @@ func (b *Batcher) fly(r *entry, h uint64) {
 	}
 	// Chunks are handed out with non-decreasing horizons: the latest
 	// chunk with a key serves at least as many messages as an earlier one.
+	if sp.flying[r.key] == nil {
+		sp.flyCount[r.key.Kind]++
+	}
 	sp.flying[r.key] = r
 }
 
@@ -151,5 +161,6 @@ func (b *Batcher) fly(r *entry, h uint64) {
 func (b *Batcher) land(r *entry) {
 	if sp := r.sp; sp.flying[r.key] == r {
 		delete(sp.flying, r.key)
+		sp.flyCount[r.key.Kind]--
 	}
 }

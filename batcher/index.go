@@ -27,8 +27,10 @@ type space struct {
 	count   [len(intent.Kinds)]int
 	groups  [len(intent.Kinds)]group
 
-	flying map[intent.Key]*entry // roots in flight, by key (see fly)
-	memo   map[intent.Key]*memo  // keys of successful calls (see memory)
+	flying    map[intent.Key]*entry // roots in flight, by key (see fly)
+	flyCount  kindCount
+	memo      map[intent.Key]*memo // keys of successful calls (see memory)
+	memoCount kindCount
 }
 
 // everything is the one purge_everything key of a space.

@@ -46,6 +46,7 @@ func (m *memory) remember(sp *space, k intent.Key, h uint64) {
 	}
 	x := &memo{sp: sp, key: k, horizon: h}
 	sp.memo[k] = x
+	sp.memoCount[k.Kind]++
 	heap.Push(&m.memos, x)
 }
 
@@ -65,6 +66,7 @@ func (m *memory) clear() {
 
 func (m *memory) drop(x *memo) {
 	delete(x.sp.memo, x.key)
+	x.sp.memoCount[x.key.Kind]--
 	if len(x.sp.memo) == 0 {
 		x.sp.memo = nil // let a burst's map go
 	}
