@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/purge-worker/purge-worker/batcher"
 	"github.com/purge-worker/purge-worker/intent"
 )
 
@@ -110,6 +111,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.log.Warn("message_without_metadata", "subject", msg.Subject(), "err", err)
 		return
 	}
+	w.checkOrder(meta)
 	// Before the keys become visible to the senders: they must not take
 	// a chunk as if nothing more were coming.
 	w.noteBacklog(now, meta.NumPending)
@@ -135,6 +137,36 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.metrics.redelivered.Inc()
 	}
 	w.wakeAfterIntake(now, meta.NumPending, w.atCap(held))
+}
+
+// checkOrder notices a first delivery at or below the previous one: the
+// stream or the consumer was deleted and created again, so sequences start
+// over. Every horizon is then forgotten before the message is added (a call
+// made for the old stream says nothing about the new one's messages), and
+// the messages still held from before are released: they are gone with
+// their stream, or will be delivered again.
+func (w *Worker) checkOrder(meta *jetstream.MsgMetadata) {
+	if meta.NumDelivered != 1 {
+		return
+	}
+	seq := meta.Sequence.Stream
+	last := w.lastFirst
+	w.lastFirst = seq
+	if seq > last || last == 0 {
+		return
+	}
+	w.log.Warn("stream_sequence_went_back", "stream", w.cfg.Stream, "seq", seq, "was", last)
+	w.mu.Lock()
+	hs := make([]batcher.Handle, 0, len(w.held))
+	for h := range w.held {
+		hs = append(hs, h)
+	}
+	w.mu.Unlock()
+	w.nak(hs, 0)
+	w.mu.Lock()
+	w.batch.Rewind()
+	w.seenLast = 0
+	w.mu.Unlock()
 }
 
 // wakeAfterIntake wakes the senders after a message came in. They keep

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -209,4 +210,39 @@ func TestAccountCappedAt30CostsTheBoundFor30(t *testing.T) {
 		t.Errorf("outcomes = %v, want only ok and too_many", n)
 	}
 	h.coveredAfter(intents, published)
+}
+
+// A stream purged by an operator keeps its last sequence, so horizons stay
+// right; a stream deleted and created again starts its sequences over, and
+// no call made for the old one may settle a message of the new one.
+func TestHorizonsAcrossStreamPurgeAndRecreation(t *testing.T) {
+	h := newHarness(t, withPlan("pro"))
+	h.start()
+	hot := func(id string) *intent.Intent {
+		return &intent.Intent{Zone: "example.com", ID: id, Files: []intent.File{{URL: "https://www.example.com/hot"}}}
+	}
+	ctx := context.Background()
+	h.publish(hot("a"))
+	h.waitDrained(30 * time.Second)
+	st := must(h.js.Stream(ctx, h.cfg.Stream))
+	if err := st.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.publish(hot("b")) // stored after the first call: needs its own
+	h.waitDrained(30 * time.Second)
+	if n := len(h.accepted()); n != 2 {
+		t.Fatalf("%d calls after a purge of the stream, want 2", n)
+	}
+	if err := h.js.DeleteStream(ctx, h.cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Ensure(ctx, h.js, h.cfg); err != nil {
+		t.Fatal(err)
+	}
+	h.publish(hot("c")) // sequence 1 again, below the old horizons
+	h.eventually(30*time.Second, "a third call", func() bool { return len(h.accepted()) == 3 })
+	h.waitDrained(30 * time.Second)
+	if n := len(h.accepted()); n != 3 {
+		t.Errorf("%d calls after the stream was created again, want 3", n)
+	}
 }

@@ -25,14 +25,15 @@ import (
 // can drive Worker.receive (validation, metrics, wake-up policy) directly.
 type fakeJSMsg struct {
 	*fakeMsg
-	seq     uint64
-	pending uint64 // NumPending reported in the metadata
+	seq        uint64
+	pending    uint64 // NumPending reported in the metadata
+	deliveries uint64 // NumDelivered; 0 means 1
 }
 
 func (m *fakeJSMsg) Metadata() (*jetstream.MsgMetadata, error) {
 	return &jetstream.MsgMetadata{
 		Sequence:     jetstream.SequencePair{Stream: m.seq, Consumer: m.seq},
-		NumDelivered: 1,
+		NumDelivered: max(m.deliveries, 1),
 		NumPending:   m.pending,
 		Stream:       "PURGE",
 		Consumer:     "c",
@@ -182,7 +183,9 @@ func TestReviewRedeliveryDoesNotCountItemsTwice(t *testing.T) {
 		ctx := context.Background()
 		in := urls("example.com", "/a", "/b")
 		u.w.receive(ctx, jsMsg(t, in, "", 7, 0))
-		u.w.receive(ctx, jsMsg(t, in, "", 7, 0)) // redelivered while held
+		again := jsMsg(t, in, "", 7, 0)
+		again.deliveries = 2
+		u.w.receive(ctx, again) // redelivered while held
 		if got := gathered(t, reg, "purge_worker_intents_total", "result", "redelivered"); got != 1 {
 			t.Fatalf("redelivered = %v, want 1", got)
 		}

@@ -43,6 +43,10 @@ type Worker struct {
 	counted struct{ dups, covered, earlier uint64 }
 
 	lastWake time.Time // intake only: when it last woke the senders
+	// lastFirst (intake only) is the sequence of the last first delivery:
+	// first deliveries come in stream order, so a lower one means the
+	// stream (or the consumer) was created again.
+	lastFirst uint64
 	// lateWake wakes the senders at the end of the window that began at
 	// lastWake when intake skipped a wake-up meanwhile.
 	lateWake *time.Timer
