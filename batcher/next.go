@@ -26,6 +26,11 @@ type Filter struct {
 	// group is full and no chunk is in flight (nothing else will free a
 	// message), every group is, the oldest first.
 	Capped bool
+	// Relieving says the worker was capped and has not yet settled
+	// enough messages for JetStream to deliver freely again: full groups
+	// stay due at once, so that one cap costs one round of calls rather
+	// than one per call slot.
+	Relieving bool
 	// HoldUntil, when set, is the earliest time a window may end: the
 	// stream still holds messages for the worker that it has not received
 	// (a backlog being pulled), and they may hold duplicates and coverers
@@ -119,12 +124,12 @@ func (b *Batcher) Due(f Filter) (time.Time, bool) {
 }
 
 // dueAt is the rule for when group g is due: at once (its oldest key's
-// receive time) at shutdown, and while the worker is capped for a full group
-// or, when stuck, for any; otherwise batch.window after its oldest key
+// receive time) at shutdown, while the worker is capped or relieving for a
+// full group, and when capped and stuck for any; otherwise batch.window after its oldest key
 // arrived, full or not, so that duplicates and coverers later in a burst join
 // it, and not before f.HoldUntil.
 func (b *Batcher) dueAt(g *group, f Filter, stuck bool) time.Time {
-	if f.Force || f.Capped && (stuck || b.full(g)) {
+	if f.Force || f.Capped && stuck || (f.Capped || f.Relieving) && b.full(g) {
 		return g.oldest()
 	}
 	t := g.oldest().Add(b.window)
@@ -159,7 +164,7 @@ func (b *Batcher) pick(now time.Time, f Filter) *group {
 		}
 		// A capped worker frees the most messages with full chunks;
 		// otherwise the longest wait goes first.
-		full := f.Capped && b.full(g)
+		full := (f.Capped || f.Relieving) && b.full(g)
 		if best == nil || full && !bestFull || full == bestFull && olderGroup(g, best) {
 			best, bestFull = g, full
 		}

@@ -110,6 +110,24 @@ func TestCappedSendsFullGroupsThenTheOldest(t *testing.T) {
 	noNext(t, b, now, anyChunk)
 }
 
+// After a cap, full groups stay due while the worker is relieving; partial
+// ones wait for their window, since messages can arrive again.
+func TestRelievingSendsFullGroupsOnly(t *testing.T) {
+	b := newBatcher(2)
+	mustAdd(t, b, 1, t0, part(zoneA, tag("a"), tag("b"), tag("c")))
+	relieving := Filter{Flex: true, Files: true, Relieving: true}
+	now := t0.Add(time.Millisecond)
+	c := mustNext(t, b, now, relieving)
+	if len(c.Keys) != 2 {
+		t.Fatalf("chunk = %v, want the full pair", c.Keys)
+	}
+	b.Succeed(c.ID, now)
+	noNext(t, b, now, relieving)
+	if due, _ := b.Due(relieving); !due.Equal(t0.Add(time.Second)) {
+		t.Errorf("Due(relieving) = %v with only a partial group, want its window", due.Sub(t0))
+	}
+}
+
 // While the worker still pulls a backlog, no window ends before HoldUntil.
 func TestHoldUntilExtendsTheWindow(t *testing.T) {
 	b := newBatcher(100)

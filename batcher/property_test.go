@@ -458,6 +458,7 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 					Force:  rapid.IntRange(0, 5).Draw(t, "force") == 0,
 					Capped: rapid.IntRange(0, 3).Draw(t, "capped") == 0,
 				}
+				f.Relieving = f.Capped || rapid.IntRange(0, 3).Draw(t, "relieving") == 0
 				if rapid.Bool().Draw(t, "hold") {
 					f.HoldUntil = m.now.Add(rapid.SampledFrom([]time.Duration{0, time.Second, 5 * time.Second}).Draw(t, "hold for"))
 				}

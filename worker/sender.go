@@ -88,14 +88,31 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 
 // filter is what the account's sender may take now. Callers hold w.mu.
 func (w *Worker) filter(a *account, flex, files bool) batcher.Filter {
+	capped := w.atCap(len(w.held))
 	return batcher.Filter{
 		Zone:      a.hasZone,
 		Flex:      flex,
 		Files:     files,
 		Force:     w.flushing.Load(),
-		Capped:    w.atCap(len(w.held)),
+		Capped:    capped,
+		Relieving: w.relieving(capped),
 		HoldUntil: w.hold(),
 	}
+}
+
+// relieving reports whether full chunks should still go at once after the
+// worker was capped: from the cap until it holds half of max_ack_pending
+// again. Without it, a cap would release one call slot's worth of full
+// chunks, JetStream would refill the room they freed, and the worker would
+// be capped again at once, once per few chunks. Callers hold w.mu.
+func (w *Worker) relieving(capped bool) bool {
+	switch {
+	case capped:
+		w.relief = true
+	case len(w.held) <= w.cfg.MaxAckPending/2:
+		w.relief = false
+	}
+	return w.relief
 }
 
 // nextWake returns when the account should look again: the earliest time a

@@ -62,6 +62,8 @@ type Worker struct {
 	seenLast uint64
 	// learned records the (zone, type) maxima already logged, under mu.
 	learned map[learnedKey]int
+	// relief (under mu): see relieving.
+	relief bool
 
 	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
 	settled  chan struct{} // cap 1: a call finished or a message was settled
