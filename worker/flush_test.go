@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/purge-worker/purge-worker/cfclient"
 )
 
 // A full chunk waits for its window like a partial one, so that duplicates
@@ -175,6 +177,60 @@ func TestMessageStoredBeforeACallIsAckedWithoutOne(t *testing.T) {
 		synctest.Wait()
 		if n := len(u.p.snapshot()); n != 2 {
 			t.Errorf("%d calls, want 2: the later message needs its own", n)
+		}
+	})
+}
+
+// A message stored before a call was issued and received while it is in
+// flight rides along with it: acked when it succeeds, without a call of
+// its own. One stored after the call was issued is not.
+func TestMessageRidesAlongWithACallInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), time.Second)
+		defer u.stop()
+		release := make(chan struct{})
+		u.p.respond = func(n int, _ cfclient.Request) error {
+			if n == 0 {
+				<-release
+			}
+			return nil
+		}
+		u.w.mu.Lock()
+		u.w.lastSeq = func(context.Context) (uint64, error) { return 2, nil }
+		u.w.mu.Unlock()
+		ctx := context.Background()
+		first := jsMsg(t, urls("example.com", "/a"), "", 1, 0)
+		u.w.receive(ctx, first)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 1 {
+			t.Fatalf("%d calls, want the first one in flight", n)
+		}
+		stored := jsMsg(t, urls("example.com", "/a"), "", 2, 0)
+		later := jsMsg(t, urls("example.com", "/a"), "", 3, 0)
+		u.w.receive(ctx, stored)
+		u.w.receive(ctx, later)
+		synctest.Wait()
+		if acks, _, _ := stored.settled(); acks != 0 {
+			t.Fatal("acked before the call it rides along with succeeded")
+		}
+		close(release)
+		synctest.Wait()
+		for _, m := range []*fakeJSMsg{first, stored} {
+			if acks, _, _ := m.settled(); acks != 1 {
+				t.Errorf("message %d not acked by the call in flight", m.seq)
+			}
+		}
+		if acks, _, _ := later.settled(); acks != 0 {
+			t.Error("message stored after the call was issued acked by it")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 2 {
+			t.Errorf("%d calls, want 2", n)
+		}
+		if acks, _, _ := later.settled(); acks != 1 {
+			t.Error("later message not acked by its own call")
 		}
 	})
 }

@@ -27,7 +27,10 @@ func (w *Worker) streamLastSeq(ctx context.Context) (uint64, error) {
 // was really stored; a stream's last sequence survives purges and deletes.
 // One small request per round of calls is cheap: calls are few.
 func (w *Worker) readStored(ctx context.Context) {
-	if w.lastSeq == nil {
+	if w.lastSeq == nil || w.flushing.Load() {
+		// At shutdown intake has stopped: nothing can ride along any
+		// more, and a server that is going away must not delay the
+		// flush.
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, storedReadTimeout)
