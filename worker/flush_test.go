@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -231,6 +232,33 @@ func TestMessageRidesAlongWithACallInFlight(t *testing.T) {
 		}
 		if acks, _, _ := later.settled(); acks != 1 {
 			t.Error("later message not acked by its own call")
+		}
+	})
+}
+
+// A stream that always has more for us (published to faster than the
+// worker pulls) holds windows open for at most maxHoldWindows windows.
+func TestBacklogHoldIsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), time.Second)
+		defer u.stop()
+		ctx := context.Background()
+		start := time.Now()
+		first := jsMsg(t, urls("example.com", "/a"), "", 1, 1000)
+		u.w.receive(ctx, first)
+		for i := uint64(2); ; i++ {
+			time.Sleep(500 * time.Millisecond)
+			synctest.Wait()
+			if acks, _, _ := first.settled(); acks == 1 {
+				break
+			}
+			if time.Since(start) > 2*maxHoldWindows*time.Second {
+				t.Fatal("the first message is still waiting")
+			}
+			u.w.receive(ctx, jsMsg(t, urls("example.org", fmt.Sprintf("/b/%d", i)), "", i, 1000))
+		}
+		if took := time.Since(start); took < maxHoldWindows*time.Second || took > (maxHoldWindows+2)*time.Second {
+			t.Errorf("the first message waited %s, want about %d windows", took, maxHoldWindows)
 		}
 	})
 }

@@ -194,17 +194,32 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	w.wakeAll()
 }
 
+// maxHoldWindows bounds how long a backlog may hold windows open, in
+// windows: long enough for a backlog of millions to be pulled (a million
+// takes about 15 s on 2 cores), short enough that a stream published to
+// faster than the worker pulls does not keep a partial chunk waiting
+// without end.
+const maxHoldWindows = 60
+
 // noteBacklog records, for the senders' due rule, whether the stream still
 // holds messages for us that were stored before now: while it does, no
 // window ends before a window after the last message came in, so that the
 // rest of a backlog (duplicates, coverers, more keys for a partial chunk)
 // is seen before chunks leave. Should the rest never come (another replica
-// took it), the hold lapses one window after the last message.
+// took it), the hold lapses one window after the last message; and it is
+// not extended beyond maxHoldWindows windows until intake has caught up
+// once. Intake only.
 func (w *Worker) noteBacklog(now time.Time, pending uint64) {
-	if pending > 0 {
-		w.holdUntil.Store(now.Add(w.cfg.Window).UnixNano())
-	} else {
+	if pending == 0 {
+		w.holdStart = time.Time{}
 		w.holdUntil.Store(0)
+		return
+	}
+	if w.holdStart.IsZero() {
+		w.holdStart = now
+	}
+	if now.Sub(w.holdStart) < maxHoldWindows*w.cfg.Window {
+		w.holdUntil.Store(now.Add(w.cfg.Window).UnixNano())
 	}
 }
 

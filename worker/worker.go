@@ -54,6 +54,7 @@ type Worker struct {
 	// end while the stream holds messages for us that intake has not
 	// received: see noteBacklog.
 	holdUntil atomic.Int64
+	holdStart time.Time // intake only: when the current hold began
 	// lastSeq reads the stream's last sequence, a horizon for the next
 	// call (see readStored); nil when there is no stream (unit tests).
 	lastSeq func(context.Context) (uint64, error)
