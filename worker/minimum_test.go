@@ -2,10 +2,13 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/cfclient/cftest"
 	"github.com/purge-worker/purge-worker/intent"
@@ -36,14 +39,32 @@ func cmsIntents(n, zones, pool, tags int, seed uint64) []*intent.Intent {
 	return out
 }
 
-// publishAll publishes intents one after the other and returns when each
-// was published.
+// publishAll publishes intents asynchronously, as a bulk publisher does,
+// waits until the stream has stored them all, and returns when each was
+// published.
 func (h *harness) publishAll(intents []*intent.Intent) []time.Time {
 	h.t.Helper()
 	at := make([]time.Time, len(intents))
+	futures := make([]jetstream.PubAckFuture, len(intents))
 	for i, in := range intents {
 		at[i] = time.Now()
-		h.publish(in)
+		f, err := h.js.PublishAsync(intent.Subject(in), must(json.Marshal(in)), jetstream.WithMsgID(in.ID))
+		if err != nil {
+			h.t.Fatalf("publish: %v", err)
+		}
+		futures[i] = f
+	}
+	select {
+	case <-h.js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("publish did not complete")
+	}
+	for _, f := range futures {
+		select {
+		case err := <-f.Err():
+			h.t.Fatalf("publish: %v", err)
+		default:
+		}
 	}
 	return at
 }
