@@ -34,9 +34,6 @@ func (b *Batcher) Stored(seq uint64) {
 	b.stored = max(b.stored, seq)
 }
 
-// Horizon returns the horizon the next chunk would carry.
-func (b *Batcher) Horizon() uint64 { return b.stored }
-
 // Rewind forgets every horizon: the stream was deleted and created again,
 // so its sequences start over and no earlier call says anything about the
 // messages it will hold. Chunks in flight take no more messages along;
