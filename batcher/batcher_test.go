@@ -195,10 +195,10 @@ next:
 
 func TestAddEmpty(t *testing.T) {
 	b := newBatcher(100)
-	if b.Add(1, t0, nil) {
+	if b.Add(1, 1, t0, nil) {
 		t.Error("Add with no parts = true, want false")
 	}
-	if b.Add(2, t0, []intent.Part{part(zoneA), inval(zoneB)}) {
+	if b.Add(2, 2, t0, []intent.Part{part(zoneA), inval(zoneB)}) {
 		t.Error("Add with empty parts = true, want false")
 	}
 	if s := b.Stats(); s.Handles != 0 || s.PendingKeys != 0 {
@@ -217,7 +217,7 @@ func TestAddSameHandleTwicePanics(t *testing.T) {
 			t.Error("second Add of handle 1 did not panic")
 		}
 	}()
-	b.Add(1, t0, []intent.Part{part(zoneA, tag("b"))})
+	b.Add(1, 1, t0, []intent.Part{part(zoneA, tag("b"))})
 }
 
 func TestAddUnknownKindPanicsWithoutChange(t *testing.T) {
@@ -230,7 +230,7 @@ func TestAddUnknownKindPanicsWithoutChange(t *testing.T) {
 			t.Errorf("Stats = %+v after a refused Add", s)
 		}
 	}()
-	b.Add(1, t0, []intent.Part{part(zoneA, tag("a"), intent.Key{Kind: 9, Value: "x"})})
+	b.Add(1, 1, t0, []intent.Part{part(zoneA, tag("a"), intent.Key{Kind: 9, Value: "x"})})
 }
 
 func TestNewDefaults(t *testing.T) {
@@ -243,6 +243,7 @@ func TestNewDefaults(t *testing.T) {
 	if len(c.Keys) != DefaultMaxKeys {
 		t.Errorf("first chunk has %d keys, want %d", len(c.Keys), DefaultMaxKeys)
 	}
+	b.Succeed(c.ID, t0)
 	c = mustNext(t, b, t0, anyChunk)
 	if len(c.Keys) != 50 {
 		t.Errorf("second chunk has %d keys, want 50", len(c.Keys))
@@ -252,7 +253,7 @@ func TestNewDefaults(t *testing.T) {
 func TestMaxKeysBelowOneIsOne(t *testing.T) {
 	b := New(Config{Window: time.Second, MaxKeys: func(string, intent.Kind) int { return 0 }})
 	mustAdd(t, b, 1, t0, part(zoneA, tag("a"), tag("b")))
-	if c := mustNext(t, b, t0, anyChunk); len(c.Keys) != 1 {
+	if c := mustNext(t, b, t0.Add(time.Second), anyChunk); len(c.Keys) != 1 {
 		t.Errorf("chunk has %d keys, want 1", len(c.Keys))
 	}
 }

@@ -17,7 +17,10 @@
 // The engine keeps, per zone and mode, one index of pending keys. A pending
 // key is either a root, which will be handed out in a chunk of its own kind,
 // or a key held under a root that covers it and rides along with it. Keys
-// handed out in a chunk leave the index: a key that arrives while an equal or
-// covering key is in flight waits for the next call, because a call only
-// satisfies messages received before it was issued.
+// handed out in a chunk leave the index. Every chunk carries a horizon, a
+// stream sequence the stream had stored when the chunk was handed out: the
+// call serves every message stored at or below it, also messages that arrive
+// while it is in flight or after it succeeded (see Stored and Add). When a
+// group is due is decided in one place, dueAt; the order keys leave a group
+// in is decided in one place, earlier.
 package batcher

@@ -38,6 +38,7 @@ type entry struct {
 	live    int       // holders not yet reported or dropped
 	state   state
 	fwd     *entry // set when this entry was merged into an equal pending one
+	horizon uint64 // for a root in flight: its chunk's horizon
 
 	parent           *entry // the covering root, for a child
 	child            *entry // first child, for a root

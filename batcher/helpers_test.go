@@ -55,7 +55,7 @@ func newBatcher(maxKeys int) *Batcher {
 
 func mustAdd(t *testing.T, b *Batcher, h Handle, at time.Time, parts ...intent.Part) {
 	t.Helper()
-	if !b.Add(h, at, parts) {
+	if !b.Add(h, uint64(h), at, parts) {
 		t.Fatalf("Add(%d) = false, want true", h)
 	}
 }

@@ -26,6 +26,11 @@ type space struct {
 	byHost  map[string]*entry     // head of the list of pending file and prefix roots per host
 	count   [len(intent.Kinds)]int
 	groups  [len(intent.Kinds)]group
+
+	flying    map[intent.Key]*entry // roots in flight, by key (see fly)
+	flyCount  kindCount
+	memo      map[intent.Key]*memo // keys of successful calls (see memory)
+	memoCount kindCount
 }
 
 // everything is the one purge_everything key of a space.

@@ -6,7 +6,8 @@ import (
 	"github.com/purge-worker/purge-worker/intent"
 )
 
-// Filter selects the groups Next and Due may consider.
+// Filter selects the groups Next and Due may consider and tells them what
+// the worker knows that the batcher does not.
 type Filter struct {
 	// Zone accepts the zones the caller sends for; nil accepts every zone
 	// (the worker has one sender per Cloudflare account).
@@ -17,15 +18,25 @@ type Filter struct {
 	// Files allows files chunks, which draw on the URL rate.
 	Files bool
 	// Force ignores windows and hands out whatever is pending (the
-	// shutdown flush, or a worker holding as many messages as JetStream
-	// will give it).
+	// shutdown flush).
 	Force bool
-	// Patient makes full groups wait for their window too. The worker sets
-	// it while the stream still holds messages for it: a full chunk sent
-	// now would miss the duplicates of its keys further down the backlog,
-	// and each of those would then cost a call of its own. The window still
-	// bounds every key's wait. Force overrides it.
-	Patient bool
+	// Capped says the worker holds as many messages as JetStream will
+	// give it: nothing more arrives until some are settled, so waiting
+	// for the window gains nothing. Full groups are due at once; when no
+	// group is full and no chunk is in flight (nothing else will free a
+	// message), every group is, the oldest first.
+	Capped bool
+	// Relieving says the worker was capped and has not yet settled
+	// enough messages for JetStream to deliver freely again: full groups
+	// stay due at once, so that one cap costs one round of calls rather
+	// than one per call slot.
+	Relieving bool
+	// HoldUntil, when set, is the earliest time a window may end: the
+	// stream still holds messages for the worker that it has not received
+	// (a backlog being pulled), and they may hold duplicates and coverers
+	// of what is pending, or more keys for a partial chunk. The worker
+	// moves it forward while messages keep arriving.
+	HoldUntil time.Time
 }
 
 // accepts reports whether f selects group g.
@@ -44,59 +55,67 @@ type Chunk struct {
 	Mode   intent.Mode
 	Kind   intent.Kind
 	Keys   []intent.Key // 1..max keys, all of Kind, oldest first
+	// Horizon is the highest stream sequence known to be stored when the
+	// chunk was handed out: if it succeeds, it settles its keys for every
+	// message stored at or below it.
+	Horizon uint64
 }
 
 // chunk is the batcher's record of a chunk in flight.
 type chunk struct {
-	id    uint64
-	sp    *space
-	kind  intent.Kind
-	at    time.Time // when it was handed out
-	roots []*entry  // in the order of Chunk.Keys
+	id      uint64
+	sp      *space
+	kind    intent.Kind
+	horizon uint64
+	roots   []*entry // in the order of Chunk.Keys
 }
 
-// Next hands out one chunk and marks its keys in flight. It picks a full
-// group first (as many pending keys as the current maximum for its zone and
-// kind; purge_everything is always full), otherwise the group whose oldest
-// pending key has waited Window or longer at now, oldest first, and
-// otherwise returns false. With f.Patient a full group waits for its window
-// like any other; with f.Force every non-empty group is ready. A
-// chunk never mixes zones, modes or kinds; it takes the group's oldest keys,
-// up to the maximum. Keys covered by a key of the chunk ride along with it.
+// Next hands out one chunk and marks its keys in flight, or returns false
+// when no group is due at now (see dueAt, the one place that decides). Of
+// the due groups it picks the one whose oldest key has waited longest, a
+// full one first (as many pending keys as the current maximum for its zone
+// and kind; purge_everything is always full) when the worker is capped. A chunk never mixes
+// zones, modes or kinds; it takes the group's keys in the group's order
+// (see earlier), up to the maximum. Keys covered by a key of the chunk ride
+// along with it.
 func (b *Batcher) Next(now time.Time, f Filter) (Chunk, bool) {
 	g := b.pick(now, f)
 	if g == nil {
 		return Chunk{}, false
 	}
+	zk := zoneKind{g.sp.zone, g.kind}
 	n := min(b.max(g.sp.zone, g.kind), len(g.heap))
 	b.lastID++
 	b.handed++
-	c := &chunk{id: b.lastID, sp: g.sp, kind: g.kind, at: now, roots: make([]*entry, n)}
+	c := &chunk{id: b.lastID, sp: g.sp, kind: g.kind, horizon: b.stored, roots: make([]*entry, n)}
 	keys := make([]intent.Key, n)
 	for i := range n {
 		r := b.pop(g)
 		b.handOut(r)
+		b.fly(r, c.horizon)
 		c.roots[i] = r
 		keys[i] = r.key
 	}
+	if b.unproven(zk, n) {
+		b.probing[zk] = c.id
+	}
 	b.chunks[c.id] = c
-	return Chunk{ID: c.id, ZoneID: g.sp.zone, Mode: g.sp.mode, Kind: g.kind, Keys: keys}, true
+	return Chunk{ID: c.id, ZoneID: g.sp.zone, Mode: g.sp.mode, Kind: g.kind, Keys: keys, Horizon: c.horizon}, true
 }
 
 // Due returns the earliest time at which Next(now, f) would hand out a chunk
 // (a time not after now, the oldest key's receive time, if it would now) and
-// false if nothing matching f is pending. The worker arms its timer with it.
+// false if nothing matching f can become due by time alone. The worker arms
+// its timer with it.
 func (b *Batcher) Due(f Filter) (time.Time, bool) {
 	var due time.Time
 	found := false
+	stuck := b.stuck(f)
 	for _, g := range b.active {
-		if !f.accepts(g) {
+		if !f.accepts(g) || b.waitsForProbe(g) {
 			continue
 		}
-		t := g.oldest()
-		if !f.Force && (f.Patient || !b.full(g)) {
-			t = t.Add(b.window)
-		}
+		t := b.dueAt(g, f, stuck)
 		if !found || t.Before(due) {
 			due, found = t, true
 		}
@@ -104,18 +123,48 @@ func (b *Batcher) Due(f Filter) (time.Time, bool) {
 	return due, found
 }
 
+// dueAt is the rule for when group g is due: at once (its oldest key's
+// receive time) at shutdown, while the worker is capped or relieving for a
+// full group, and when capped and stuck for any; otherwise batch.window after its oldest key
+// arrived, full or not, so that duplicates and coverers later in a burst join
+// it, and not before f.HoldUntil.
+func (b *Batcher) dueAt(g *group, f Filter, stuck bool) time.Time {
+	if f.Force || f.Capped && stuck || (f.Capped || f.Relieving) && b.full(g) {
+		return g.oldest()
+	}
+	t := g.oldest().Add(b.window)
+	if t.Before(f.HoldUntil) {
+		t = f.HoldUntil
+	}
+	return t
+}
+
+// stuck reports whether a capped worker can only make progress by sending
+// a partial chunk: no group is full and no chunk is in flight.
+func (b *Batcher) stuck(f Filter) bool {
+	if !f.Capped || b.flying > 0 {
+		return false
+	}
+	for _, g := range b.active {
+		if b.full(g) {
+			return false
+		}
+	}
+	return true
+}
+
 // pick returns the group Next should hand out from at now, or nil.
 func (b *Batcher) pick(now time.Time, f Filter) *group {
 	var best *group
 	bestFull := false
+	stuck := b.stuck(f)
 	for _, g := range b.active {
-		if !f.accepts(g) {
+		if !f.accepts(g) || b.waitsForProbe(g) || now.Before(b.dueAt(g, f, stuck)) {
 			continue
 		}
-		full := !f.Patient && b.full(g)
-		if !full && !f.Force && now.Before(g.oldest().Add(b.window)) {
-			continue
-		}
+		// A capped worker frees the most messages with full chunks;
+		// otherwise the longest wait goes first.
+		full := (f.Capped || f.Relieving) && b.full(g)
 		if best == nil || full && !bestFull || full == bestFull && olderGroup(g, best) {
 			best, bestFull = g, full
 		}
@@ -136,6 +185,19 @@ func (b *Batcher) full(g *group) bool {
 	return len(g.heap) >= b.max(g.sp.zone, g.kind)
 }
 
+// unproven reports whether a chunk of n keys for zk is larger than any that
+// has succeeded, so that Cloudflare may refuse it for its size.
+func (b *Batcher) unproven(zk zoneKind, n int) bool {
+	return zk.kind != intent.KindEverything && n > max(b.proven[zk], 1)
+}
+
+// waitsForProbe reports whether g's next chunk must wait for the unproven
+// chunk of its zone and kind to be answered.
+func (b *Batcher) waitsForProbe(g *group) bool {
+	zk := zoneKind{g.sp.zone, g.kind}
+	return b.probing[zk] != 0 && b.unproven(zk, min(b.max(zk.zone, zk.kind), len(g.heap)))
+}
+
 // max returns the current per-request maximum for zone and kind: the plan's
 // (at least 1), lowered by Shrink, and always 1 for purge_everything.
 func (b *Batcher) max(zone string, kind intent.Kind) int {
@@ -150,8 +212,9 @@ func (b *Batcher) max(zone string, kind intent.Kind) int {
 }
 
 // handOut marks the root r, just popped from its group, and its children in
-// flight: they leave the index, so equal keys arriving now wait for the next
-// call.
+// flight: they leave the pending index, so equal keys arriving now are
+// pending again unless their message was stored at or below the chunk's
+// horizon (see ride).
 func (b *Batcher) handOut(r *entry) {
 	sp := r.sp
 	sp.hostUnlink(r)

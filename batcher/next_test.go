@@ -28,42 +28,44 @@ func TestWindow(t *testing.T) {
 	}
 }
 
-func TestFullGroupGoesAtOnce(t *testing.T) {
+// A full group waits for its window like any other, so that duplicates and
+// coverers later in a burst join it; at the window groups go oldest first.
+func TestFullGroupWaitsForItsWindow(t *testing.T) {
 	b := newBatcher(3)
 	mustAdd(t, b, 1, t0, part(zoneA, tag("old")))
 	for i, u := range []string{"a", "b", "c", "d"} {
 		mustAdd(t, b, Handle(10+i), t0.Add(time.Duration(i+1)*time.Millisecond), part(zoneA, file("https://h.com/"+u)))
 	}
-	now := t0.Add(5 * time.Millisecond)
-	if due, ok := b.Due(anyChunk); !ok || due.After(now) {
-		t.Fatalf("Due = %v, %v, want at or before now with a full group", due, ok)
+	if due, ok := b.Due(anyChunk); !ok || !due.Equal(t0.Add(time.Second)) {
+		t.Fatalf("Due = %v, %v, want t0+1s although the files group is full", due.Sub(t0), ok)
 	}
-	// The full files group goes first although the tag is older.
+	noNext(t, b, t0.Add(999*time.Millisecond), anyChunk)
+	now := t0.Add(2 * time.Second)
+	if c := mustNext(t, b, now, anyChunk); c.Kind != intent.KindTag {
+		t.Errorf("chunk = %+v, want the older tag group first", c)
+	}
 	c := mustNext(t, b, now, anyChunk)
 	if c.Kind != intent.KindFile || len(c.Keys) != 3 || c.Keys[0] != file("https://h.com/a") {
 		t.Fatalf("chunk = %+v, want the 3 oldest files", c)
 	}
-	noNext(t, b, now, anyChunk)
-	if due, _ := b.Due(anyChunk); !due.Equal(t0.Add(time.Second)) {
-		t.Errorf("Due = %v, want t0+1s for the tag", due.Sub(t0))
-	}
-	// At the window, the oldest group first.
-	c = mustNext(t, b, t0.Add(2*time.Second), anyChunk)
-	if c.Kind != intent.KindTag {
-		t.Errorf("chunk = %+v, want the older tag group", c)
-	}
-	c = mustNext(t, b, t0.Add(2*time.Second), anyChunk)
-	if !slices.Equal(c.Keys, []intent.Key{file("https://h.com/d")}) {
+	if c := mustNext(t, b, now, anyChunk); !slices.Equal(c.Keys, []intent.Key{file("https://h.com/d")}) {
 		t.Errorf("chunk = %+v, want the last file", c)
 	}
 }
 
-func TestEverythingIsASingleKeyChunkAtOnce(t *testing.T) {
+// A purge_everything waits for its window too: the keys it covers that
+// arrive meanwhile ride along instead of costing calls.
+func TestEverythingWaitsForItsWindow(t *testing.T) {
 	b := newBatcher(100)
 	mustAdd(t, b, 1, t0, part(zoneA, all))
-	c := mustNext(t, b, t0, Filter{Flex: true})
+	noNext(t, b, t0.Add(999*time.Millisecond), anyChunk)
+	mustAdd(t, b, 2, t0.Add(500*time.Millisecond), part(zoneA, tag("t"), file("https://h.com/a")))
+	c := mustNext(t, b, t0.Add(time.Second), Filter{Flex: true})
 	if c.Kind != intent.KindEverything || !slices.Equal(c.Keys, []intent.Key{all}) {
 		t.Errorf("chunk = %+v, want purge_everything alone", c)
+	}
+	if res := b.Succeed(c.ID, t0.Add(time.Second)); !slices.Equal(sortedHandles(res.Acked), handles(1, 2)) {
+		t.Errorf("acked %v, want both", res.Acked)
 	}
 }
 
@@ -71,39 +73,71 @@ func TestEverythingKeyIsNormalised(t *testing.T) {
 	b := newBatcher(100)
 	mustAdd(t, b, 1, t0, part(zoneA, intent.Key{Kind: intent.KindEverything, Value: "x"}))
 	mustAdd(t, b, 2, t0, part(zoneA, all))
-	if c := mustNext(t, b, t0, anyChunk); !slices.Equal(c.Keys, []intent.Key{all}) {
+	if c := mustNext(t, b, t0.Add(time.Second), anyChunk); !slices.Equal(c.Keys, []intent.Key{all}) {
 		t.Errorf("chunk = %+v, want one purge_everything", c)
 	}
 }
 
-// While the worker still has a backlog to pull, a full group waits for its
-// window like any other, so that duplicates further down the backlog join
-// it; Force still overrides.
-func TestPatientFullGroupWaitsForItsWindow(t *testing.T) {
+// A capped worker receives nothing more until it settles something: full
+// groups go at once, full first; partial ones only when nothing is full and
+// nothing is in flight, the oldest first.
+func TestCappedSendsFullGroupsThenTheOldest(t *testing.T) {
 	b := newBatcher(2)
-	mustAdd(t, b, 1, t0, part(zoneA, file("https://h.com/a"), file("https://h.com/b")))
-	mustAdd(t, b, 2, t0.Add(10*time.Millisecond), part(zoneA, tag("t")))
-	patient := Filter{Flex: true, Files: true, Patient: true}
-	if due, ok := b.Due(patient); !ok || !due.Equal(t0.Add(time.Second)) {
-		t.Fatalf("Due(patient) = %v, %v, want t0+1s", due.Sub(t0), ok)
+	capped := Filter{Flex: true, Files: true, Capped: true}
+	mustAdd(t, b, 1, t0, part(zoneA, tag("t")))
+	mustAdd(t, b, 2, t0.Add(time.Millisecond), part(zoneA, file("https://h.com/a"), file("https://h.com/b"), file("https://h.com/c")))
+	mustAdd(t, b, 3, t0.Add(2*time.Millisecond), part(zoneB, tag("u")))
+	now := t0.Add(3 * time.Millisecond)
+	if due, ok := b.Due(capped); !ok || due.After(now) {
+		t.Fatalf("Due(capped) = %v, %v, want now with a full group", due.Sub(t0), ok)
 	}
-	noNext(t, b, t0.Add(999*time.Millisecond), patient)
-	if due, _ := b.Due(anyChunk); !due.Equal(t0) {
-		t.Errorf("Due = %v, want t0: without Patient the full group is due", due.Sub(t0))
+	full := mustNext(t, b, now, capped)
+	if full.Kind != intent.KindFile || len(full.Keys) != 2 {
+		t.Fatalf("chunk = %+v, want the full files group first", full)
 	}
-	if _, ok := b.Next(t0, Filter{Flex: true, Files: true, Patient: true, Force: true}); !ok {
-		t.Error("Force did not override Patient")
+	// A chunk in flight will free messages: partial groups wait.
+	noNext(t, b, now, capped)
+	if due, _ := b.Due(capped); !due.Equal(t0.Add(time.Second)) {
+		t.Errorf("Due(capped) with a chunk in flight = %v, want the window", due.Sub(t0))
 	}
-	// At the window, groups go oldest first: fullness no longer jumps
-	// the queue.
-	mustAdd(t, b, 3, t0.Add(20*time.Millisecond), part(zoneA, file("https://h.com/c"), file("https://h.com/d")))
-	now := t0.Add(2 * time.Second)
-	if c := mustNext(t, b, now, patient); c.Kind != intent.KindTag {
-		t.Errorf("chunk = %+v, want the older tag first", c)
+	b.Succeed(full.ID, now)
+	// Nothing full, nothing in flight: the oldest group, then wait again.
+	if c := mustNext(t, b, now, capped); c.ZoneID != zoneA || c.Kind != intent.KindTag {
+		t.Fatalf("chunk = %+v, want zone A's tag, the oldest", c)
 	}
-	if c := mustNext(t, b, now, patient); !slices.Equal(c.Keys, []intent.Key{file("https://h.com/c"), file("https://h.com/d")}) {
-		t.Errorf("chunk = %+v, want files c and d", c)
+	noNext(t, b, now, capped)
+	// Without the cap, windows apply.
+	noNext(t, b, now, anyChunk)
+}
+
+// After a cap, full groups stay due while the worker is relieving; partial
+// ones wait for their window, since messages can arrive again.
+func TestRelievingSendsFullGroupsOnly(t *testing.T) {
+	b := newBatcher(2)
+	mustAdd(t, b, 1, t0, part(zoneA, tag("a"), tag("b"), tag("c")))
+	relieving := Filter{Flex: true, Files: true, Relieving: true}
+	now := t0.Add(time.Millisecond)
+	c := mustNext(t, b, now, relieving)
+	if len(c.Keys) != 2 {
+		t.Fatalf("chunk = %v, want the full pair", c.Keys)
 	}
+	b.Succeed(c.ID, now)
+	noNext(t, b, now, relieving)
+	if due, _ := b.Due(relieving); !due.Equal(t0.Add(time.Second)) {
+		t.Errorf("Due(relieving) = %v with only a partial group, want its window", due.Sub(t0))
+	}
+}
+
+// While the worker still pulls a backlog, no window ends before HoldUntil.
+func TestHoldUntilExtendsTheWindow(t *testing.T) {
+	b := newBatcher(100)
+	mustAdd(t, b, 1, t0, part(zoneA, tag("t")))
+	hold := Filter{Flex: true, Files: true, HoldUntil: t0.Add(3 * time.Second)}
+	if due, ok := b.Due(hold); !ok || !due.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("Due = %v, %v, want HoldUntil", due.Sub(t0), ok)
+	}
+	noNext(t, b, t0.Add(2*time.Second), hold)
+	mustNext(t, b, t0.Add(3*time.Second), hold)
 }
 
 func TestForce(t *testing.T) {
@@ -148,7 +182,7 @@ func TestChunksOldestFirst(t *testing.T) {
 	mustAdd(t, b, 1, t0.Add(30*time.Millisecond), part(zoneA, tag("c")))
 	mustAdd(t, b, 2, t0.Add(10*time.Millisecond), part(zoneA, tag("a")))
 	mustAdd(t, b, 3, t0.Add(20*time.Millisecond), part(zoneA, tag("b")))
-	c := mustNext(t, b, t0.Add(time.Second), anyChunk)
+	c := mustNext(t, b, t0.Add(2*time.Second), anyChunk)
 	if !slices.Equal(c.Keys, []intent.Key{tag("a"), tag("b")}) {
 		t.Errorf("chunk keys = %v, want a, b", c.Keys)
 	}

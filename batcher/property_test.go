@@ -14,8 +14,10 @@ import (
 
 // The property tests drive a Batcher with random intents over a small key
 // universe (so duplicates and coverage are common) and check it against a
-// model that knows only what the tests can see: which chunks were handed out
-// when, with which keys, and which of those keys succeeded.
+// model that knows only what the tests can see: the stream (which sequence
+// each message was stored at, and how far the stream has got), which chunks
+// were handed out with which keys and horizons, and which of those keys
+// succeeded.
 
 var (
 	propZones    = []string{zoneA, zoneB}
@@ -121,16 +123,14 @@ const (
 )
 
 type modelHandle struct {
-	received time.Time
-	op       int // sequence number of the Add
-	needs    []need
-	state    handleState
+	seq   uint64 // stream sequence of its message
+	parts []intent.Part
+	needs []need
+	state handleState
 }
 
 type modelChunk struct {
 	c         Chunk
-	op        int // sequence number of the Next
-	at        time.Time
 	succeeded []intent.Key
 }
 
@@ -147,6 +147,11 @@ type model struct {
 	chunks   []*modelChunk // every chunk handed out
 	inFlight []*modelChunk
 	seen     map[need]bool // every key ever added
+
+	remember int            // Config.RememberKeys
+	stream   []*modelHandle // messages stored, by sequence-1 (parts and seq only)
+	unsent   int            // index in stream of the next first delivery
+	gone     []*modelHandle // messages dropped, for redelivery
 }
 
 func newModel(t *rapid.T) *model {
@@ -164,8 +169,44 @@ func newModel(t *rapid.T) *model {
 			m.plan[zoneKind{z, k}] = rapid.IntRange(1, 4).Draw(t, fmt.Sprintf("max %s %s", z[:1], k))
 		}
 	}
-	m.b = New(Config{Window: m.window, MaxKeys: func(z string, k intent.Kind) int { return m.plan[zoneKind{z, k}] }})
+	m.remember = rapid.SampledFrom([]int{0, 1, 3, 1000}).Draw(t, "remember")
+	m.b = New(Config{Window: m.window, RememberKeys: m.remember,
+		MaxKeys: func(z string, k intent.Kind) int { return m.plan[zoneKind{z, k}] }})
 	return m
+}
+
+// store appends a message to the stream without delivering it.
+func (m *model) store(parts []intent.Part) {
+	m.stream = append(m.stream, &modelHandle{seq: uint64(len(m.stream) + 1), parts: parts})
+}
+
+// lastSeq is the stream's last sequence: what it has stored.
+func (m *model) lastSeq() uint64 { return uint64(len(m.stream)) }
+
+// readStored tells the batcher a last sequence the worker could have read:
+// any value the stream has reached.
+func (m *model) readStored(t *rapid.T) {
+	if len(m.stream) == 0 {
+		return
+	}
+	m.b.Stored(uint64(rapid.IntRange(1, len(m.stream)).Draw(t, "stored")))
+}
+
+// deliver adds the next stored message not yet delivered (storing one if
+// there is none), or redelivers a dropped one.
+func (m *model) deliver(t *rapid.T, redeliver bool) Handle {
+	if redeliver && len(m.gone) > 0 {
+		i := rapid.IntRange(0, len(m.gone)-1).Draw(t, "redeliver")
+		g := m.gone[i]
+		m.gone = slices.Delete(m.gone, i, i+1)
+		return m.add(g.seq, g.parts)
+	}
+	if m.unsent == len(m.stream) {
+		m.store(genParts(t))
+	}
+	g := m.stream[m.unsent]
+	m.unsent++
+	return m.add(g.seq, g.parts)
 }
 
 // max is the model's own idea of the current maximum.
@@ -180,11 +221,12 @@ func (m *model) max(zone string, k intent.Kind) int {
 	return mx
 }
 
-func (m *model) add(parts []intent.Part) Handle {
+// add delivers the message stored at seq as a new handle.
+func (m *model) add(seq uint64, parts []intent.Part) Handle {
 	m.op++
 	m.nextID++
 	h := m.nextID
-	mh := &modelHandle{received: m.now, op: m.op}
+	mh := &modelHandle{seq: seq, parts: parts}
 	for _, p := range parts {
 		for _, k := range p.Keys {
 			n := need{p.ZoneID, p.Mode, k}
@@ -192,11 +234,25 @@ func (m *model) add(parts []intent.Part) Handle {
 			m.seen[n] = true
 		}
 	}
-	if !m.b.Add(h, m.now, parts) {
-		m.t.Fatalf("Add(%d) = false for %d keys", h, len(mh.needs))
-	}
 	m.handles[h] = mh
+	if !m.b.Add(h, seq, m.now, parts) {
+		// Settled at once: every key must be purged already, by a
+		// call with a horizon at or above seq.
+		mh.state = acked
+		m.justify(h, mh)
+	}
 	return h
+}
+
+// justify fails unless every need of mh was purged by a successful chunk
+// whose horizon is at or above mh's sequence.
+func (m *model) justify(h Handle, mh *modelHandle) {
+	for _, n := range mh.needs {
+		if !m.purgedFor(n, mh.seq) {
+			m.t.Fatalf("handle %d (seq %d) settled but %v of zone %s mode %s was not purged by a call with a horizon at or above it",
+				h, mh.seq, n.key, n.zone[:1], n.mode)
+		}
+	}
 }
 
 func (m *model) next(f Filter) bool {
@@ -228,7 +284,10 @@ func (m *model) next(f Filter) bool {
 			}
 		}
 	}
-	mc := &modelChunk{c: c, op: m.op, at: m.now}
+	if c.Horizon > m.lastSeq() {
+		m.t.Fatalf("chunk %d has horizon %d, but the stream has stored only %d", c.ID, c.Horizon, m.lastSeq())
+	}
+	mc := &modelChunk{c: c}
 	m.chunks = append(m.chunks, mc)
 	m.inFlight = append(m.inFlight, mc)
 	return true
@@ -246,10 +305,17 @@ func (m *model) resolve(i, kind int, draw func(string) int) {
 		m.b.Requeue(c.ID)
 		return
 	case 3:
+		stated := draw("stated")
 		if c.Kind != intent.KindEverything {
-			m.shrunk[zoneKind{c.ZoneID, c.Kind}] = max(m.max(c.ZoneID, c.Kind)/2, 1)
+			want := max(len(c.Keys)/2, 1)
+			if stated >= 1 && stated < len(c.Keys) {
+				want = stated
+			}
+			m.shrunk[zoneKind{c.ZoneID, c.Kind}] = min(m.max(c.ZoneID, c.Kind), want)
 		}
-		m.b.Shrink(c.ID)
+		if got := m.b.Shrink(c.ID, stated); got != m.max(c.ZoneID, c.Kind) {
+			m.t.Fatalf("Shrink(stated %d) of %d keys = %d, want %d", stated, len(c.Keys), got, m.max(c.ZoneID, c.Kind))
+		}
 		return
 	}
 	var out Outcome
@@ -292,19 +358,15 @@ func (m *model) check(res Result, c Chunk, failed map[intent.Key]string) {
 			m.t.Fatalf("acked handle %d is not live (%v)", h, mh)
 		}
 		mh.state = acked
-		for _, n := range mh.needs {
-			if !m.purgedAfter(n, mh) {
-				m.t.Fatalf("handle %d acked but %v of zone %s mode %s was not purged by a call issued after it arrived", h, n.key, n.zone, n.mode)
-			}
-		}
+		m.justify(h, mh)
 	}
 }
 
-// purgedAfter reports whether a chunk handed out after mh was added, in n's
-// zone and mode, succeeded for n's key or a key covering it.
-func (m *model) purgedAfter(n need, mh *modelHandle) bool {
+// purgedFor reports whether a chunk in n's zone and mode with a horizon at
+// or above seq succeeded for n's key or a key covering it.
+func (m *model) purgedFor(n need, seq uint64) bool {
 	for _, mc := range m.chunks {
-		if mc.op < mh.op || mc.at.Before(mh.received) || mc.c.ZoneID != n.zone || mc.c.Mode != n.mode {
+		if mc.c.Horizon < seq || mc.c.ZoneID != n.zone || mc.c.Mode != n.mode {
 			continue
 		}
 		for _, k := range mc.succeeded {
@@ -320,6 +382,7 @@ func (m *model) drop(h Handle) {
 	m.op++
 	if mh := m.handles[h]; mh != nil && mh.state == live {
 		mh.state = dropped
+		m.gone = append(m.gone, mh)
 	}
 	m.b.Drop(h)
 }
@@ -380,14 +443,24 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 			switch rapid.IntRange(0, 9).Draw(t, "op") {
 			case 0:
 				m.now = m.now.Add(rapid.SampledFrom([]time.Duration{0, time.Millisecond, 300 * time.Millisecond, time.Second, 3 * time.Second}).Draw(t, "advance"))
-			case 1, 2, 3:
-				m.add(genParts(t))
+			case 1, 2:
+				m.deliver(t, rapid.IntRange(0, 3).Draw(t, "redelivery") == 0)
+			case 3:
+				if rapid.Bool().Draw(t, "store or read") {
+					m.store(genParts(t))
+				} else {
+					m.readStored(t)
+				}
 			case 4, 5:
 				f := Filter{
-					Flex:    rapid.IntRange(0, 3).Draw(t, "flex") > 0,
-					Files:   rapid.IntRange(0, 3).Draw(t, "files") > 0,
-					Force:   rapid.IntRange(0, 5).Draw(t, "force") == 0,
-					Patient: rapid.Bool().Draw(t, "patient"),
+					Flex:   rapid.IntRange(0, 3).Draw(t, "flex") > 0,
+					Files:  rapid.IntRange(0, 3).Draw(t, "files") > 0,
+					Force:  rapid.IntRange(0, 5).Draw(t, "force") == 0,
+					Capped: rapid.IntRange(0, 3).Draw(t, "capped") == 0,
+				}
+				f.Relieving = f.Capped || rapid.IntRange(0, 3).Draw(t, "relieving") == 0
+				if rapid.Bool().Draw(t, "hold") {
+					f.HoldUntil = m.now.Add(rapid.SampledFrom([]time.Duration{0, time.Second, 5 * time.Second}).Draw(t, "hold for"))
 				}
 				if rapid.Bool().Draw(t, "one zone") {
 					z := rapid.SampledFrom(propZones).Draw(t, "zone")
@@ -400,7 +473,7 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 				}
 				i := rapid.IntRange(0, len(m.inFlight)-1).Draw(t, "chunk")
 				kind := rapid.SampledFrom([]int{0, 0, 1, 1, 2, 3}).Draw(t, "resolution")
-				m.resolve(i, kind, func(label string) int { return rapid.SampledFrom([]int{0, 0, 1, 2, 2}).Draw(t, label) })
+				m.resolve(i, kind, func(label string) int { return rapid.SampledFrom([]int{0, 0, 1, 2, 2, 3}).Draw(t, label) })
 			case 8:
 				if m.nextID == 0 {
 					continue
@@ -415,6 +488,9 @@ func TestPropertyRandomInterleavings(t *testing.T) {
 			}
 			if s.Handles == 0 && s.PendingKeys != 0 {
 				t.Fatalf("%d keys pending with no live handle", s.PendingKeys)
+			}
+			if s.Remembered > m.remember {
+				t.Fatalf("%d keys remembered, the bound is %d", s.Remembered, m.remember)
 			}
 		}
 		m.finish()
@@ -466,7 +542,7 @@ func TestPropertyBurstCostsTheMinimum(t *testing.T) {
 		var needs []need
 		for range rapid.IntRange(1, 40).Draw(t, "messages") {
 			m.now = m.now.Add(time.Duration(rapid.IntRange(0, 20).Draw(t, "gap ms")) * time.Millisecond)
-			h := m.add(genParts(t))
+			h := m.deliver(t, false)
 			needs = append(needs, m.handles[h].needs...)
 		}
 		// The burst fits in one window (at most 40 × 20ms < 1s).
@@ -483,6 +559,59 @@ func TestPropertyBurstCostsTheMinimum(t *testing.T) {
 		for h, mh := range m.handles {
 			if mh.state != acked {
 				t.Fatalf("handle %d not acked after the burst drained", h)
+			}
+		}
+	})
+}
+
+// A backlog pulled in slices (the worker can hold only so many messages)
+// pays once: the calls for the first slice carry the horizon of the whole
+// backlog, so a later slice costs exactly the minimum for its keys that no
+// earlier call purged.
+func TestPropertyBacklogSlicesPayOnce(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := newModel(t)
+		m.b.memory.limit, m.remember = 1000, 1000
+		n := rapid.IntRange(2, 40).Draw(t, "backlog")
+		for range n {
+			m.store(genParts(t))
+		}
+		m.b.Stored(m.lastSeq()) // read before the first call
+		var purged []need
+		for m.unsent < n {
+			var needs []need
+			for range min(rapid.IntRange(1, 10).Draw(t, "slice"), n-m.unsent) {
+				h := m.deliver(t, false)
+				if m.handles[h].state == live {
+					needs = append(needs, m.handles[h].needs...)
+				}
+			}
+			var fresh []need
+			for _, nd := range needs {
+				if !slices.ContainsFunc(purged, func(p need) bool {
+					return p.zone == nd.zone && p.mode == nd.mode && (p.key == nd.key || modelCovers(p.key, nd.key))
+				}) {
+					fresh = append(fresh, nd)
+				}
+			}
+			want := lowerBound(fresh, m.max)
+			m.now = m.now.Add(m.window)
+			chunks := 0
+			for m.next(anyChunk) {
+				chunks++
+				mc := m.inFlight[0]
+				m.resolve(0, 0, nil)
+				for _, k := range mc.succeeded {
+					purged = append(purged, need{mc.c.ZoneID, mc.c.Mode, k})
+				}
+			}
+			if chunks != want {
+				t.Fatalf("slice took %d chunks, the minimum for its new keys is %d", chunks, want)
+			}
+		}
+		for h, mh := range m.handles {
+			if mh.state != acked {
+				t.Fatalf("handle %d not acked after the backlog drained", h)
 			}
 		}
 	})

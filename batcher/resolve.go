@@ -31,19 +31,20 @@ type Dead struct {
 // Result lists the handles a settled chunk decided. Each handle appears in
 // at most one Result ever, in Acked or in Dead, never both.
 type Result struct {
-	Acked []Handle // every key they need was purged by a call issued after they were received
+	Acked []Handle // every key they need was purged by a call whose horizon is at or above their sequence
 	Dead  []Dead   // they need a key that failed permanently
 }
 
 // Resolve settles chunk id with the outcome out, which arrived at now. A
 // handle is acked once every key it needs has been purged, by its own key or
-// by a covering one, in chunks handed out after it was received. A
+// by a covering one, in chunks whose horizon is at or above its sequence;
+// the keys that succeeded are remembered with the chunk's horizon. A
 // dead-lettered handle is removed from every other key it needs; pending
 // keys nobody else needs are dropped. Resolve of an unknown or already
 // settled id does nothing.
 //
-// Settling does not depend on now: what a chunk satisfies was fixed when it
-// was handed out. The parameter keeps the time-taking API uniform.
+// Settling does not depend on now: what a chunk satisfies is fixed by its
+// horizon. The parameter keeps the time-taking API uniform.
 func (b *Batcher) Resolve(id uint64, now time.Time, out Outcome) Result {
 	c := b.take(id)
 	if c == nil {
@@ -70,8 +71,12 @@ func (b *Batcher) Resolve(id uint64, now time.Time, out Outcome) Result {
 		case retry[r.key]:
 			b.repend(r)
 		default:
-			b.succeed(r, &res)
+			b.succeed(c, r, &res)
 		}
+	}
+	if len(out.Failed) == 0 && len(retry) == 0 && c.kind != intent.KindEverything {
+		zk := zoneKind{c.sp.zone, c.kind}
+		b.proven[zk] = max(b.proven[zk], len(c.roots))
 	}
 	return res
 }
@@ -92,39 +97,59 @@ func (b *Batcher) Requeue(id uint64) {
 	}
 }
 
-// Shrink handles Cloudflare refusing chunk id for holding too many keys: it
-// halves the maximum for the chunk's zone and kind (never below 1; from now
-// on the smaller of it and Config.MaxKeys applies) and puts every key back
-// pending.
-func (b *Batcher) Shrink(id uint64) {
+// Shrink handles Cloudflare refusing chunk id for holding too many keys,
+// and returns the maximum that now applies to the chunk's zone and kind:
+// stated, the maximum Cloudflare's refusal named, when it is between 1 and
+// the chunk's size; otherwise half the chunk (never below 1). From now on
+// the smaller of it and Config.MaxKeys applies. Every key goes back pending.
+// Shrink of an unknown or already settled id returns 0.
+func (b *Batcher) Shrink(id uint64, stated int) int {
 	c := b.take(id)
 	if c == nil {
-		return
+		return 0
 	}
+	zone := c.sp.zone
 	if c.kind != intent.KindEverything {
-		zone := c.sp.zone
 		// Halve the refused chunk, not the current maximum: chunks
 		// refused together must not halve it once each.
-		b.shrunk[zoneKind{zone, c.kind}] = min(b.max(zone, c.kind), max(len(c.roots)/2, 1))
+		m := max(len(c.roots)/2, 1)
+		if stated >= 1 && stated < len(c.roots) {
+			m = stated
+		}
+		b.shrunk[zoneKind{zone, c.kind}] = min(b.max(zone, c.kind), m)
 	}
 	for _, r := range c.roots {
 		b.repend(r)
 	}
+	return b.max(zone, c.kind)
 }
 
-// take removes chunk id from the chunks in flight.
+// take removes chunk id from the chunks in flight: its roots take no more
+// messages along.
 func (b *Batcher) take(id uint64) *chunk {
 	c := b.chunks[id]
+	if c == nil {
+		return nil
+	}
 	delete(b.chunks, id)
+	zk := zoneKind{c.sp.zone, c.kind}
+	if b.probing[zk] == id {
+		delete(b.probing, zk)
+	}
+	for _, r := range c.roots {
+		b.land(r)
+	}
 	return c
 }
 
-// succeed settles the root r and the keys it covers as purged.
-func (b *Batcher) succeed(r *entry, res *Result) {
+// succeed settles the root r of chunk c and the keys it covers as purged,
+// and remembers r's key with c's horizon.
+func (b *Batcher) succeed(c *chunk, r *entry, res *Result) {
 	for _, x := range takeChildren(r) {
 		b.settle(x, res)
 	}
 	b.settle(r, res)
+	b.memory.remember(r.sp, r.key, c.horizon)
 }
 
 // settle marks the in-flight entry e purged and acks the handles it

@@ -222,8 +222,9 @@ func TestShrink(t *testing.T) {
 		mustAdd(t, b, Handle(i+1), t0.Add(time.Duration(i)*time.Millisecond), part(zoneA, tag(string(rune('a'+i)))))
 	}
 	mustAdd(t, b, 100, t0, part(zoneB, tag("zb")), inval(zoneA, file("https://h.com/f")))
-	now := t0.Add(10 * time.Millisecond) // before any window ends: only full groups go
-	inA := Filter{Flex: true, Zone: func(z string) bool { return z == zoneA }}
+	now := t0.Add(10 * time.Millisecond) // before any window ends: only full groups go, capped
+	inA := Filter{Flex: true, Capped: true, Zone: func(z string) bool { return z == zoneA }}
+	inAWindow := Filter{Flex: true, Zone: inA.Zone}
 	next := func(now time.Time, want int) Chunk {
 		t.Helper()
 		c := mustNext(t, b, now, inA)
@@ -239,19 +240,19 @@ func TestShrink(t *testing.T) {
 		}
 	}
 
-	b.Shrink(next(now, 8).ID) // 8 -> 4
+	b.Shrink(next(now, 8).ID, 0) // 8 -> 4
 	c := next(now, 4)
 	if !slices.Equal(c.Keys, []intent.Key{tag("a"), tag("b"), tag("c"), tag("d")}) {
 		t.Errorf("chunk after Shrink = %v, want the 4 oldest", c.Keys)
 	}
 	succeed(c, 1, 2, 3, 4)
-	b.Shrink(next(now, 4).ID) // 4 -> 2
+	b.Shrink(next(now, 4).ID, 0) // 4 -> 2
 	succeed(next(now, 2), 5, 6)
 	succeed(next(now, 2), 7, 8)
-	noNext(t, b, now, inA) // one tag left, not a full chunk of 2
+	noNext(t, b, now, inAWindow) // one tag left, its window still open
 	later := t0.Add(time.Second + 10*time.Millisecond)
-	b.Shrink(next(later, 1).ID) // 2 -> 1
-	b.Shrink(next(later, 1).ID) // floor 1
+	b.Shrink(next(later, 1).ID, 0) // 2 -> 1
+	b.Shrink(next(later, 1).ID, 0) // floor 1
 	if got := b.max(zoneA, intent.KindTag); got != 1 {
 		t.Errorf("max(A, tags) = %d, want 1", got)
 	}
@@ -272,13 +273,16 @@ func TestShrinkUsesSmallerPlanMaximum(t *testing.T) {
 	for i := range 100 {
 		mustAdd(t, b, Handle(i+1), t0, part(zoneA, file("https://h.com/"+string(rune('a'+i%26))+string(rune('a'+i/26)))))
 	}
-	c := mustNext(t, b, t0, anyChunk)
-	b.Shrink(c.ID) // 50
-	if c := mustNext(t, b, t0, anyChunk); len(c.Keys) != 50 {
+	now := t0.Add(time.Second)
+	c := mustNext(t, b, now, anyChunk)
+	b.Shrink(c.ID, 0) // 50
+	c = mustNext(t, b, now, anyChunk)
+	if len(c.Keys) != 50 {
 		t.Fatalf("chunk has %d keys, want 50", len(c.Keys))
 	}
+	b.Succeed(c.ID, now)
 	limit = 30 // the plan now says less than the shrunk maximum
-	if c := mustNext(t, b, t0, anyChunk); len(c.Keys) != 30 {
+	if c := mustNext(t, b, now, anyChunk); len(c.Keys) != 30 {
 		t.Fatalf("chunk has %d keys, want 30", len(c.Keys))
 	}
 }
@@ -381,7 +385,7 @@ func TestResolveUnknownChunk(t *testing.T) {
 		t.Errorf("Resolve(42) = %+v, want nothing", res)
 	}
 	b.Requeue(42)
-	b.Shrink(42)
+	b.Shrink(42, 0)
 	if s := b.Stats(); s != (Stats{}) {
 		t.Errorf("Stats = %+v, want zero", s)
 	}

@@ -10,7 +10,9 @@ type Stats struct {
 	Oldest       time.Time // receive time of the oldest pending key (zero if none)
 	Duplicates   uint64    // cumulative keys coalesced because an equal key was pending
 	Covered      uint64    // cumulative keys coalesced because a pending broader key covers them
+	EarlierCall  uint64    // cumulative keys settled by a call handed out before they were added (see Horizon)
 	Chunks       uint64    // cumulative chunks handed out
+	Remembered   int       // keys of successful calls remembered with their horizons
 }
 
 // Stats returns a snapshot of the batcher's state and counters.
@@ -20,7 +22,9 @@ func (b *Batcher) Stats() Stats {
 		Handles:      len(b.handles),
 		Duplicates:   b.dups,
 		Covered:      b.covered,
+		EarlierCall:  b.earlier,
 		Chunks:       b.handed,
+		Remembered:   b.memory.size(),
 	}
 	for _, sp := range b.spaces {
 		s.PendingKeys += len(sp.pending)
@@ -33,9 +37,9 @@ func (b *Batcher) Stats() Stats {
 	return s
 }
 
-// Coalesced returns Stats().Duplicates and Stats().Covered without the
+// Coalesced returns Stats().Duplicates, Covered and EarlierCall without the
 // walk over groups that the rest of Stats needs: the worker reads them
 // after every Add.
-func (b *Batcher) Coalesced() (duplicates, covered uint64) {
-	return b.dups, b.covered
+func (b *Batcher) Coalesced() (duplicates, covered, earlierCall uint64) {
+	return b.dups, b.covered, b.earlier
 }

@@ -87,6 +87,9 @@ func TestKindsAgainstFake(t *testing.T) {
 			if tt.kind == cfclient.KindRateLimited && e.RetryAfter != 2*time.Second {
 				t.Errorf("RetryAfter = %v, want 2s", e.RetryAfter)
 			}
+			if tt.kind == cfclient.KindTooManyKeys && e.MaxKeys != 100 {
+				t.Errorf("MaxKeys = %d, want the 100 the refusal states", e.MaxKeys)
+			}
 		})
 	}
 }

@@ -28,6 +28,7 @@
 //     a message such as "Exceeded maximum amount of N ...", "too many",
 //     "more than N items". The current code is undocumented, hence the
 //     message match; "exceeds maximum length" (one key too long) is not it.
+//     MaxKeys is the N the message states, when it states one.
 //   - [KindClient]: any other 4xx, e.g. 1092 (purge_everything mixed), 1012,
 //     1082 (URL outside the zone), 7003 (unknown or malformed zone id).
 //   - 2xx with "success": false and none of the codes above: KindClient if

@@ -3,6 +3,7 @@ package cfclient
 import (
 	"regexp"
 	"slices"
+	"strconv"
 )
 
 // Error codes Cloudflare returns in errors[] for the purge endpoints. The
@@ -105,6 +106,27 @@ func hasAny(codes []Code, set []int) bool {
 		}
 	}
 	return false
+}
+
+// statedMaximum finds the number in a "too many keys" message: "maximum
+// amount of 30 files", "maximum of 30 URLs", "more than 30 items", "at
+// most 30". The wording names the limit, never the count sent.
+var statedMaximum = regexp.MustCompile(`(?i)(?:maximum (?:amount |number )?of|more than|at most|limit of|up to) (\d{1,6})\b`)
+
+// statedMax returns the per-request maximum a "too many keys" refusal
+// states in its messages, or 0.
+func statedMax(codes []Code) int {
+	for _, c := range codes {
+		if !tooManyMessage.MatchString(c.Message) && !slices.Contains(tooManyCodes, c.Code) {
+			continue
+		}
+		if m := statedMaximum.FindStringSubmatch(c.Message); m != nil {
+			if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 func tooMany(codes []Code) bool {

@@ -17,7 +17,9 @@ const (
 	// the same body; nothing failed.
 	KindRateLimited Kind = iota + 1
 	// KindTooManyKeys: the body held more keys than the account accepts
-	// per request. Halve the chunk for that zone and type and resend.
+	// per request. Resend in chunks of Error.MaxKeys when it is set (the
+	// refusal stated the maximum), else halve the chunk for that zone and
+	// type.
 	KindTooManyKeys
 	// KindClient: Cloudflare refused the body (a bad key, a bad zone id,
 	// a malformed request). Resending it unchanged cannot succeed.
@@ -75,6 +77,10 @@ type Error struct {
 	// RetryAfter is, for KindRateLimited, the wait the response asked for
 	// (Retry-After, else the Ratelimit header); 0 if it gave none.
 	RetryAfter time.Duration
+	// MaxKeys is, for KindTooManyKeys, the per-request maximum the
+	// refusal's message states ("Exceeded maximum amount of 30 files per
+	// request"); 0 if it states none.
+	MaxKeys int
 	// RayID is the cf-ray response header, to quote to Cloudflare support.
 	RayID string
 	// Err is the underlying cause, if any: the transport or read error for

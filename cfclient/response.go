@@ -63,8 +63,11 @@ func parseResponse(status int, h http.Header, body []byte, now time.Time) (Respo
 	if ok2xx {
 		e.Err = errSuccessFalse
 	}
-	if e.Kind == KindRateLimited {
+	switch e.Kind {
+	case KindRateLimited:
 		e.RetryAfter = parseRetryAfter(h, now)
+	case KindTooManyKeys:
+		e.MaxKeys = statedMax(codes)
 	}
 	return Response{}, e
 }

@@ -169,3 +169,41 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// A "too many keys" refusal that states the maximum carries it, so that the
+// caller resends in chunks of that size at once instead of halving.
+func TestTooManyKeysStatesTheMaximum(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   int
+	}{
+		{"per request", 400, failBody(`{"code":1094,"message":"Exceeded maximum amount of 30 files per request"}`), 30},
+		{"single request", 400, failBody(`{"code":1101,"message":"Exceeded maximum amount of 30 tags that can be purged on a single request"}`), 30},
+		{"undocumented code", 400, failBody(`{"code":1122,"message":"Exceeded maximum amount of 100 prefixes that can be purged on a single request"}`), 100},
+		{"more than items", 400, failBody(`{"code":1999,"message":"You cannot provide more than 500 items"}`), 500},
+		{"maximum of", 400, failBody(`{"code":1997,"message":"a maximum of 30 URLs per request"}`), 30},
+		{"in the chain", 400, failBody(`{"code":1000,"message":"Bad request","error_chain":[{"code":1094,"message":"Exceeded maximum amount of 25 files per request"}]}`), 25},
+		{"no number", 400, failBody(`{"code":1998,"message":"Too many files in request"}`), 0},
+		{"legacy code, other message", 400, failBody(`{"code":1111,"message":"x"}`), 0},
+		{"413", 413, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, e := parseResponse(tt.status, http.Header{}, []byte(tt.body), time.Now())
+			if e == nil || e.Kind != KindTooManyKeys {
+				t.Fatalf("parseResponse = %v, want too_many_keys", e)
+			}
+			if e.MaxKeys != tt.want {
+				t.Errorf("MaxKeys = %d, want %d", e.MaxKeys, tt.want)
+			}
+		})
+	}
+	// Another kind of refusal never carries a maximum, even if a number
+	// follows "at most" in its message.
+	_, e := parseResponse(400, http.Header{}, []byte(failBody(`{"code":1100,"message":"Tag exceeds maximum length of 1024 characters"}`)), time.Now())
+	if e == nil || e.Kind != KindClient || e.MaxKeys != 0 {
+		t.Errorf("tag too long = %+v, want client with no MaxKeys", e)
+	}
+}

@@ -67,7 +67,7 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 		return
 	}
 	issued := time.Now()
-	err := b.w.attempt(ctx, b.a, b.c.ZoneID, b.c.Mode, b.c.Kind, keys)
+	err := b.w.attempt(ctx, b.a, b.c, keys)
 	if err == nil {
 		return // these keys are purged
 	}

@@ -19,7 +19,7 @@ type issue struct {
 
 // execute sends one chunk and settles its outcome.
 func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss issue) {
-	err := w.attempt(ctx, a, c.ZoneID, c.Mode, c.Kind, c.Keys)
+	err := w.attempt(ctx, a, c, c.Keys)
 	if err == nil {
 		w.succeed(ctx, a, c, iss.epoch)
 		return
@@ -42,11 +42,7 @@ func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss i
 		w.mu.Unlock()
 		w.settle(res)
 	case cfErr.Kind == cfclient.KindTooManyKeys:
-		w.mu.Lock()
-		w.batch.Shrink(c.ID)
-		w.mu.Unlock()
-		w.log.Warn("chunk_too_large", "account", a.name, "zone_id", c.ZoneID,
-			"type", c.Kind.String(), "keys", len(c.Keys), "err", err)
+		w.tooMany(a, c, cfErr)
 	default:
 		// Pause first: the moment the keys are back, the sender may
 		// look for a chunk.
@@ -103,8 +99,11 @@ func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
 	w.nak(hs, w.cfg.AuthRetry)
 }
 
-// attempt makes one API call and records it.
-func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode intent.Mode, kind intent.Kind, keys []intent.Key) error {
+// attempt makes one API call for keys of chunk c (all of them, or a part
+// while bisecting) and records it. The log line carries the chunk's
+// horizon: the call settles messages stored up to that sequence.
+func (w *Worker) attempt(ctx context.Context, a *account, c batcher.Chunk, keys []intent.Key) error {
+	zone, mode, kind := c.ZoneID, c.Mode, c.Kind
 	start := time.Now()
 	_, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
 	typ := kind.String()
@@ -113,7 +112,8 @@ func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode inte
 	w.metrics.batchSize.WithLabelValues(typ).Observe(float64(len(keys)))
 	w.log.LogAttrs(ctx, slog.LevelDebug, "purge_call", slog.String("account", a.name),
 		slog.String("zone_id", zone), slog.String("mode", mode.String()), slog.String("type", typ),
-		slog.Int("keys", len(keys)), slog.String("took", time.Since(start).String()), slog.Any("err", err))
+		slog.Int("keys", len(keys)), slog.Uint64("horizon", c.Horizon), slog.String("took", time.Since(start).String()),
+		slog.Any("err", err))
 	return err
 }
 

@@ -25,6 +25,12 @@ type Config struct {
 	Window          time.Duration // batch.window
 	ShutdownTimeout time.Duration // how long Run may flush after its context is cancelled
 
+	// RememberKeys (batch.remember_keys) bounds the keys of recent
+	// successful calls kept with their horizons, so that a message stored
+	// before such a call and received after it is acked without a call of
+	// its own. 0 remembers nothing.
+	RememberKeys int
+
 	Accounts []Account
 	Zones    []Zone
 
@@ -77,6 +83,9 @@ func (c *Config) validate() error {
 	}
 	if c.Window <= 0 {
 		errs = append(errs, fmt.Errorf("window must be > 0, got %s", c.Window))
+	}
+	if c.RememberKeys < 0 {
+		errs = append(errs, fmt.Errorf("remember keys must be >= 0, got %d", c.RememberKeys))
 	}
 	accts := make(map[string]bool, len(c.Accounts))
 	for _, a := range c.Accounts {

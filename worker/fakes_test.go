@@ -177,7 +177,7 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	w, err := New(nil, Config{
 		Stream: "PURGE", Consumer: "c", DLQStream: "PURGE_DLQ",
 		AckWait: 30 * time.Second, MaxAckPending: 1000, MaxDeliver: -1,
-		Window: window, AuthRetry: 30 * time.Second,
+		Window: window, AuthRetry: 30 * time.Second, RememberKeys: 1000,
 		Accounts: []Account{{Name: "acct", Limits: limits, Purger: p}},
 		Zones:    testZones,
 	})

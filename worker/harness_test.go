@@ -81,7 +81,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 		Stream: "PURGE", Consumer: "purge-worker", DLQStream: "PURGE_DLQ",
 		AckWait: 30 * time.Second, MaxAckPending: 20000, MaxDeliver: -1,
 		Window: 200 * time.Millisecond, ShutdownTimeout: 10 * time.Second,
-		AuthRetry: 300 * time.Millisecond,
+		AuthRetry: 300 * time.Millisecond, RememberKeys: 1_000_000,
 		Accounts: []Account{{Name: "acct", Limits: limits,
 			Purger: cfclient.New(h.cf.URL, cfclient.Auth{Token: testToken}, nil)}},
 		Zones:  testZones,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/purge-worker/purge-worker/batcher"
 	"github.com/purge-worker/purge-worker/intent"
 )
 
@@ -110,9 +111,10 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.log.Warn("message_without_metadata", "subject", msg.Subject(), "err", err)
 		return
 	}
+	w.checkOrder(meta)
 	// Before the keys become visible to the senders: they must not take
-	// a full chunk as if nothing more were coming.
-	w.noteBacklog(meta.NumPending)
+	// a chunk as if nothing more were coming.
+	w.noteBacklog(now, meta.NumPending)
 	_, parts, err := intent.Parse(msg.Data(), w.zones)
 	if err != nil {
 		w.metrics.invalid.Inc()
@@ -135,21 +137,46 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 	w.wakeAfterIntake(now, meta.NumPending, w.atCap(held))
 }
 
-// wakeAfterIntake wakes the senders once a burst is in. While the stream
-// still holds messages for us (a backlog, or a burst that arrived faster
-// than we pull), waking them would send a chunk before the duplicates of its
-// keys further down the burst are seen, and those duplicates would then need
-// a call of their own (a call issued before a message was received never
-// counts for it). So the senders are woken when the last pending message is
-// in, when we hold as many messages as JetStream will give us (capped), and
-// at least once a window meanwhile, so that a backlog still flows. Meanwhile
-// the senders are patient (see noteBacklog). Windows are enforced by the
-// senders' own timers.
+// checkOrder notices a first delivery at or below the previous one: the
+// stream or the consumer was deleted and created again, so sequences start
+// over. Every horizon is then forgotten before the message is added (a call
+// made for the old stream says nothing about the new one's messages), and
+// the messages still held from before are released: they are gone with
+// their stream, or will be delivered again.
+func (w *Worker) checkOrder(meta *jetstream.MsgMetadata) {
+	if meta.NumDelivered != 1 {
+		return
+	}
+	seq := meta.Sequence.Stream
+	last := w.lastFirst
+	w.lastFirst = seq
+	if seq > last || last == 0 {
+		return
+	}
+	w.log.Warn("stream_sequence_went_back", "stream", w.cfg.Stream, "seq", seq, "was", last)
+	w.mu.Lock()
+	hs := make([]batcher.Handle, 0, len(w.held))
+	for h := range w.held {
+		hs = append(hs, h)
+	}
+	w.mu.Unlock()
+	w.nak(hs, 0)
+	w.mu.Lock()
+	w.batch.Rewind()
+	w.seenLast = 0
+	w.mu.Unlock()
+}
+
+// wakeAfterIntake wakes the senders after a message came in. They keep
+// their own timers for windows (see batcher's due rule), so a wake-up only
+// matters when something changed that a timer cannot know: the last
+// pending message of a backlog is in (holdUntil was cleared), the worker
+// holds max_ack_pending messages, or a sender that found nothing pending
+// has no timer armed. While a backlog flows, waking at most once a window
+// is enough for the last; lateWake makes sure that wake-up happens even if
+// no further message arrives.
 func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	if pending > 0 && !capped && now.Sub(w.lastWake) < w.cfg.Window {
-		// A sender that looked before this message came and found
-		// nothing has no timer armed: make sure it looks again once the
-		// window is over, even if no further message arrives.
 		d := w.lastWake.Add(w.cfg.Window).Sub(now)
 		if w.lateWake == nil {
 			w.lateWake = time.AfterFunc(d, w.wakeAll)
@@ -165,58 +192,95 @@ func (w *Worker) wakeAfterIntake(now time.Time, pending uint64, capped bool) {
 	w.wakeAll()
 }
 
-// noteBacklog records whether the stream still holds messages for us. While
-// it does, the senders are patient: full chunks wait for their window too.
-// Should the rest never come (another replica took it), nothing is stuck:
-// patience only makes a full chunk wait for its window like any other, so
-// every key still goes when its window ends.
-func (w *Worker) noteBacklog(pending uint64) {
-	w.backlog.Store(pending > 0)
+// maxHoldWindows bounds how long a backlog may hold windows open, in
+// windows: long enough for a backlog of millions to be pulled (a million
+// takes about 15 s on 2 cores), short enough that a stream published to
+// faster than the worker pulls does not keep a partial chunk waiting
+// without end.
+const maxHoldWindows = 60
+
+// noteBacklog records, for the senders' due rule, whether the stream still
+// holds messages for us that were stored before now: while it does, no
+// window ends before a window after the last message came in, so that the
+// rest of a backlog (duplicates, coverers, more keys for a partial chunk)
+// is seen before chunks leave. Should the rest never come (another replica
+// took it), the hold lapses one window after the last message; and it is
+// not extended beyond maxHoldWindows windows until intake has caught up
+// once. Intake only.
+func (w *Worker) noteBacklog(now time.Time, pending uint64) {
+	if pending == 0 {
+		w.holdStart = time.Time{}
+		w.holdUntil.Store(0)
+		return
+	}
+	if w.holdStart.IsZero() {
+		w.holdStart = now
+	}
+	if now.Sub(w.holdStart) < maxHoldWindows*w.cfg.Window {
+		w.holdUntil.Store(now.Add(w.cfg.Window).UnixNano())
+	}
+}
+
+// hold returns the time before which no window may end, or the zero time.
+func (w *Worker) hold() time.Time {
+	if n := w.holdUntil.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // atCap reports whether held messages have reached max_ack_pending: JetStream
 // delivers nothing more until we ack, so waiting for the rest of a backlog
-// is pointless and the senders flush what they have.
+// is pointless and the senders send full chunks at once.
 func (w *Worker) atCap(held int) bool {
 	return w.cfg.MaxAckPending > 0 && held >= w.cfg.MaxAckPending
 }
 
 // add registers a message with the batcher and returns whether it was new
-// and how many messages are now held. A redelivery of a message we still
-// hold (its ack_wait ran out despite the keep-alive, e.g. across a
-// reconnect) only refreshes the message to settle; it is not purged twice.
+// and how many messages are now held. A message whose keys calls already
+// made cover (they were issued after it was stored) is acked at once. A
+// redelivery of a message we still hold (its ack_wait ran out despite the
+// keep-alive, e.g. across a reconnect) only refreshes the message to
+// settle; it is not purged twice.
 func (w *Worker) add(msg message, seq uint64, now time.Time, parts []intent.Part) (bool, int) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if h, ok := w.bySeq[seq]; ok {
 		w.held[h].msg = msg
-		return false, len(w.held)
+		n := len(w.held)
+		w.mu.Unlock()
+		return false, n
 	}
 	w.nextH++
 	h := w.nextH
-	w.held[h] = &held{msg: msg, seq: seq}
-	w.bySeq[seq] = h
-	if !w.batch.Add(h, now, parts) {
-		// Nothing to purge (cannot happen for a validated intent, but
-		// an intent with no keys is trivially covered).
-		w.take(h)
-		_ = msg.Ack()
-		w.metrics.acks.WithLabelValues("ack").Inc()
-		return true, len(w.held)
+	wait := w.batch.Add(h, seq, now, parts)
+	if wait {
+		w.held[h] = &held{msg: msg, seq: seq}
+		w.bySeq[seq] = h
 	}
 	w.countCoalesced()
-	return true, len(w.held)
+	n := len(w.held)
+	w.mu.Unlock()
+	if !wait {
+		if err := msg.Ack(); err != nil {
+			w.log.Warn("ack_failed", "seq", seq, "err", err)
+		}
+		w.metrics.acked.Inc()
+	}
+	return true, n
 }
 
 // countCoalesced moves the batcher's cumulative counters into the metrics.
 // Callers hold w.mu.
 func (w *Worker) countCoalesced() {
-	dups, covered := w.batch.Coalesced()
+	dups, covered, earlier := w.batch.Coalesced()
 	if d := dups - w.counted.dups; d > 0 {
 		w.metrics.coalesced.WithLabelValues("duplicate").Add(float64(d))
 	}
 	if d := covered - w.counted.covered; d > 0 {
 		w.metrics.coalesced.WithLabelValues("covered").Add(float64(d))
 	}
-	w.counted.dups, w.counted.covered = dups, covered
+	if d := earlier - w.counted.earlier; d > 0 {
+		w.metrics.coalesced.WithLabelValues("earlier_call").Add(float64(d))
+	}
+	w.counted.dups, w.counted.covered, w.counted.earlier = dups, covered, earlier
 }

@@ -22,11 +22,13 @@ type metrics struct {
 	// deadLetterLost counts messages terminated without a copy.
 	deadLetterLost *prometheus.CounterVec
 	authPaused     *prometheus.GaugeVec
+	maxLowered     prometheus.Counter
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
 	itemsByKind                    [len(intent.Kinds)]prometheus.Counter
 	accepted, invalid, redelivered prometheus.Counter
+	acked                          prometheus.Counter
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -41,7 +43,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"type"}),
 		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "purge_worker_coalesced_total",
-			Help: "Keys that needed no call of their own, by reason (duplicate, covered).",
+			Help: "Keys that needed no call of their own, by reason (duplicate, covered, earlier_call: a call issued after the message was stored).",
 		}, []string{"reason"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "purge_worker_api_calls_total",
@@ -78,6 +80,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_account_auth_failed",
 			Help: "1 while an account is paused because Cloudflare refused its credentials.",
 		}, []string{"account"}),
+		maxLowered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "purge_worker_chunks_too_large_total",
+			Help: "Calls Cloudflare refused for holding more keys than the account accepts per request; each lowers that zone's and type's maximum.",
+		}),
 	}
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
@@ -85,9 +91,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	m.accepted = m.intents.WithLabelValues("accepted")
 	m.invalid = m.intents.WithLabelValues("invalid")
 	m.redelivered = m.intents.WithLabelValues("redelivered")
+	m.acked = m.acks.WithLabelValues("ack")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
-			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused)
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused, m.maxLowered)
 	}
 	return m
 }
@@ -115,6 +122,10 @@ func (w *Worker) registerGauges(r prometheus.Registerer) {
 			Name: "purge_worker_dead_letters_waiting",
 			Help: "Messages waiting for their dead-letter copy to be stored; it grows while the dead-letter stream is slow or down.",
 		}, func() float64 { return float64(w.deadLettersWaiting()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_remembered_keys",
+			Help: "Keys of recent successful calls remembered with their horizons (at most batch.remember_keys).",
+		}, func() float64 { return float64(w.stats().Remembered) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "purge_worker_oldest_pending_age_seconds",
 			Help: "Age of the oldest key waiting for a call.",

@@ -31,8 +31,11 @@ func (w *Worker) runSender(ctx context.Context, a *account) {
 }
 
 // dispatch starts every call the account can make now and returns how long
-// to wait before looking again, or -1 to wait for a wake-up.
+// to wait before looking again, or -1 to wait for a wake-up. Before the
+// first chunk of a round it reads the stream's last sequence, the horizon
+// those calls carry (readStored).
 func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
+	read := false
 	for {
 		now := time.Now()
 		if d := a.pausedFor(now); d > 0 {
@@ -42,10 +45,20 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 			return -1 // a finishing call wakes us
 		}
 		flex, files := a.gate(now)
-		f := batcher.Filter{Zone: a.hasZone, Flex: flex, Files: files}
 		w.mu.Lock()
-		f.Force = w.flushing.Load() || w.atCap(len(w.held))
-		f.Patient = !f.Force && w.backlog.Load()
+		f := w.filter(a, flex, files)
+		if !read {
+			due, ok := w.batch.Due(f)
+			if !ok || due.After(now) {
+				wait := w.nextWake(a, now, f)
+				w.mu.Unlock()
+				return wait
+			}
+			w.mu.Unlock()
+			w.readStored(ctx)
+			read = true
+			continue
+		}
 		c, ok := w.batch.Next(now, f)
 		wait := time.Duration(-1)
 		if !ok {
@@ -63,12 +76,43 @@ func (w *Worker) dispatch(ctx context.Context, a *account) time.Duration {
 		w.calls.Go(func() {
 			defer func() {
 				<-a.slots
-				a.wake()
+				// Every sender: a capped worker's partial chunks
+				// wait until no call is in flight, on any account.
+				w.wakeAll()
 				w.signalSettled()
 			}()
 			w.execute(ctx, a, c, iss)
 		})
 	}
+}
+
+// filter is what the account's sender may take now. Callers hold w.mu.
+func (w *Worker) filter(a *account, flex, files bool) batcher.Filter {
+	capped := w.atCap(len(w.held))
+	return batcher.Filter{
+		Zone:      a.hasZone,
+		Flex:      flex,
+		Files:     files,
+		Force:     w.flushing.Load(),
+		Capped:    capped,
+		Relieving: w.relieving(capped),
+		HoldUntil: w.hold(),
+	}
+}
+
+// relieving reports whether full chunks should still go at once after the
+// worker was capped: from the cap until it holds half of max_ack_pending
+// again. Without it, a cap would release one call slot's worth of full
+// chunks, JetStream would refill the room they freed, and the worker would
+// be capped again at once, once per few chunks. Callers hold w.mu.
+func (w *Worker) relieving(capped bool) bool {
+	switch {
+	case capped:
+		w.relief = true
+	case len(w.held) <= w.cfg.MaxAckPending/2:
+		w.relief = false
+	}
+	return w.relief
 }
 
 // nextWake returns when the account should look again: the earliest time a

@@ -37,8 +37,8 @@ func TestLoneIntentGoesWhenItsWindowEnds(t *testing.T) {
 	})
 }
 
-// A full chunk goes at once, without waiting for the window; the rest waits.
-func TestFullChunkGoesAtOnce(t *testing.T) {
+// A full chunk waits for the window like the rest; then both chunks go.
+func TestFullChunkWaitsForTheWindowToo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), time.Second)
 		defer u.stop()
@@ -46,16 +46,17 @@ func TestFullChunkGoesAtOnce(t *testing.T) {
 		paths := numbered("/p/", 130)
 		u.add(urls("example.com", paths[:100]...))
 		rest := u.add(urls("example.com", paths[100:]...))
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if n := len(u.p.snapshot()); n != 0 {
+			t.Fatalf("%d calls before the window ended", n)
+		}
+		time.Sleep(time.Millisecond)
 		synctest.Wait()
 		calls := u.p.snapshot()
-		if len(calls) != 1 || len(calls[0].req.Files) != 100 || !calls[0].at.Equal(start) {
-			t.Fatalf("want one full call of 100 at once, got %d calls", len(calls))
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
-		calls = u.p.snapshot()
-		if len(calls) != 2 || len(calls[1].req.Files) != 30 {
-			t.Fatalf("want the remaining 30 one window later, got %d calls", len(calls))
+		if len(calls) != 2 || len(calls[0].req.Files) != 100 || len(calls[1].req.Files) != 30 ||
+			!calls[1].at.Equal(start.Add(time.Second)) {
+			t.Fatalf("want calls of 100 and 30 at the window, got %d calls", len(calls))
 		}
 		if acks, _, _ := rest.settled(); acks != 1 {
 			t.Fatal("second intent not acked")
@@ -395,64 +396,6 @@ func TestBisectionWaitsOutA429ThatArrivesWhileItWaits(t *testing.T) {
 				t.Errorf("call (%s) issued %s after a 429 that asked to wait %s",
 					c.req.Type(), c.at.Sub(at), retryAfter)
 			}
-		}
-	})
-}
-
-// A "too many" 400 halves the chunk size for that zone and type once per
-// refused size: several full chunks refused together (the sender runs up
-// to MaxInFlight calls at once) must not each halve the current maximum
-// again, or eight refused chunks of 100 take it to 1 instead of 50, and
-// 800 URLs that need 32 calls of 25 cost 800 calls.
-func TestConcurrentTooManyKeysRefusalsHalveTheChunkOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
-		defer u.stop()
-		const accountMax = 30 // what this account really accepts
-		all8 := make(chan struct{})
-		u.p.respond = func(n int, req cfclient.Request) error {
-			if n < 8 {
-				// Hold the first eight calls until all are in flight,
-				// so the outcome does not depend on scheduling.
-				if n == 7 {
-					close(all8)
-				}
-				<-all8
-			}
-			if len(req.Files) > accountMax {
-				return &cfclient.Error{Kind: cfclient.KindTooManyKeys, Status: 400,
-					Codes: []cfclient.Code{{Code: 1094, Message: "too many files"}}}
-			}
-			return nil
-		}
-		var msgs []*fakeMsg
-		for i := range 8 {
-			var paths []string
-			for j := range 100 {
-				paths = append(paths, fmt.Sprintf("/s/%d/%d", i, j))
-			}
-			msgs = append(msgs, u.addQuiet(urls("example.com", paths...)))
-		}
-		u.w.wakeAll()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-
-		for i, m := range msgs {
-			if acks, _, _ := m.settled(); acks != 1 {
-				t.Fatalf("intent %d not acked", i)
-			}
-		}
-		ok := 0
-		for _, c := range u.p.snapshot() {
-			if len(c.req.Files) <= accountMax {
-				ok++
-			}
-		}
-		// Halving once per refused size gives chunks of 25: 32 calls, a
-		// few more if a partial chunk goes while others are requeued.
-		if ok > 64 {
-			t.Errorf("%d accepted calls for 800 URLs, want about 32 (chunks of 25): "+
-				"concurrent refusals shrank the chunk size far below half", ok)
 		}
 	})
 }

@@ -41,15 +41,31 @@ type Worker struct {
 	nextH batcher.Handle
 	// counted remembers the batcher's cumulative coalescing counters
 	// already added to the metrics.
-	counted struct{ dups, covered uint64 }
+	counted struct{ dups, covered, earlier uint64 }
 
 	lastWake time.Time // intake only: when it last woke the senders
+	// lastFirst (intake only) is the sequence of the last first delivery:
+	// first deliveries come in stream order, so a lower one means the
+	// stream (or the consumer) was created again.
+	lastFirst uint64
 	// lateWake wakes the senders at the end of the window that began at
 	// lastWake when intake skipped a wake-up meanwhile.
 	lateWake *time.Timer
-	// backlog: the last message intake received said the stream holds
-	// more for us.
-	backlog atomic.Bool
+	// holdUntil (unix nanoseconds, 0: none) is the earliest a window may
+	// end while the stream holds messages for us that intake has not
+	// received: see noteBacklog.
+	holdUntil atomic.Int64
+	holdStart time.Time // intake only: when the current hold began
+	// lastSeq reads the stream's last sequence, a horizon for the next
+	// call (see readStored); nil when there is no stream (unit tests).
+	lastSeq func(context.Context) (uint64, error)
+	// seenLast is the highest last sequence read (under mu): one lower
+	// than it means the stream was created again.
+	seenLast uint64
+	// learned records the (zone, type) maxima already logged, under mu.
+	learned map[learnedKey]int
+	// relief (under mu): see relieving.
+	relief bool
 
 	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
 	settled  chan struct{} // cap 1: a call finished or a message was settled
@@ -84,6 +100,10 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		bySeq:   make(map[uint64]batcher.Handle),
 		settled: make(chan struct{}, 1),
 		dead:    newDeadQueue(),
+		learned: make(map[learnedKey]int),
+	}
+	if js != nil {
+		w.lastSeq = w.streamLastSeq
 	}
 	byName := make(map[string]*account, len(cfg.Accounts))
 	for _, a := range cfg.Accounts {
@@ -98,7 +118,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		acct.zones[zone.ID] = true
 		w.byZone[zone.ID] = acct
 	}
-	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys})
+	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys, RememberKeys: cfg.RememberKeys})
 	w.registerGauges(cfg.Registerer)
 	return w, nil
 }

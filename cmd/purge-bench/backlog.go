@@ -89,6 +89,11 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 		return result{}, fmt.Errorf("copy the store: %w", err)
 	}
 	defer os.RemoveAll(alone)
+	raw := r.dir + "-raw"
+	if err := copyDir(r.dir, raw); err != nil {
+		return result{}, fmt.Errorf("copy the store: %w", err)
+	}
+	defer os.RemoveAll(raw)
 	aged := r.dir + "-aged"
 	if s.aged {
 		if err := copyDir(r.dir, aged); err != nil {
@@ -105,6 +110,13 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 		return result{}, fmt.Errorf("daemon with embedded server: %w", err)
 	}
 	res := r.result("backlog", plan, s, t, measured{acked: daemon.Acked, calls: r.cf.Calls()})
+	res.Promised = true
+	rawSecs, err := rawDrainStore(ctx, s, raw, n)
+	if err != nil {
+		return result{}, fmt.Errorf("raw consume-and-ack: %w", err)
+	}
+	res.RawSeconds = rawSecs
+	res.DrainRatio = daemon.DrainSeconds / rawSecs
 	worker, err := drainAlone(ctx, s, plan, spec, alone)
 	if err != nil {
 		return result{}, fmt.Errorf("worker alone: %w", err)
@@ -117,7 +129,8 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 	res.WorkerRSSMB = mb(worker.PeakRSS)
 	res.PeakRSSNote = fmt.Sprintf("daemon (worker and embedded NATS server) in %s; its server alone once the store was recovered: %.1f MB; peak Go heap %.1f MB",
 		where(daemon), mb(daemon.ServerRSS), mb(int64(daemon.PeakHeap)))
-	res.Notes = res.PeakRSSNote + "; worker alone (NATS in another process): " + worker.summary(n)
+	res.Notes = fmt.Sprintf("drained in %.1fs against %.1fs for a raw consume-and-ack loop over a copy of the stream (ratio %.2f); ",
+		daemon.DrainSeconds, rawSecs, res.DrainRatio) + res.PeakRSSNote + "; worker alone (NATS in another process): " + worker.summary(n)
 	if s.aged {
 		old, err := drainAged(ctx, s, plan, spec, aged, published)
 		if err != nil {
@@ -131,6 +144,42 @@ func runBacklog(ctx context.Context, s settings) (result, error) {
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// rawDrainStore measures the baseline for the backlog: a bare
+// consume-and-ack loop, with the worker's pull options, draining a copy of
+// the same store served by an embedded server in this process.
+func rawDrainStore(ctx context.Context, s settings, store string, n int) (float64, error) {
+	ns, err := natsconn.StartEmbedded("127.0.0.1:0", store, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer ns.Shutdown()
+	nc, err := nats.Connect(ns.ClientURL(), nats.Name("purge-bench-raw"))
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	cfg := workerConfig("", cfclient.Limits{}, s.window, s.log)
+	cons, err := js.Consumer(ctx, cfg.Stream, cfg.Consumer)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() { errc <- consumeAndAck(cons, n, cfg.Prefetch()) }()
+	end, err := waitEmpty(ctx, js, cfg.Stream, s.timeout)
+	if err != nil {
+		return 0, err
+	}
+	if err := <-errc; err != nil {
+		return 0, err
+	}
+	return end.Sub(start).Seconds(), nil
+}
 
 // summary gives a drain's peak RSS and heap, time and CPU for n intents.
 func (o backlogOutcome) summary(n int) string {

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,12 +79,16 @@ func TestScenariosSmoke(t *testing.T) {
 			}
 			// The bound is a true minimum for any way of sending: fewer
 			// calls would mean a key never purged or a wrong bound.
-			// Whether a burst costs exactly the bound depends on how the
-			// worker's wake-ups interleave with its intake (see
-			// BENCHMARKS.md), so this smoke, which must not flake on a
-			// busy machine, leaves exactness to the full-size run.
 			if res.Calls < res.Bound {
 				t.Errorf("%d calls, below the lower bound %d", res.Calls, res.Bound)
+			}
+			// Where it is promised (a backlog, or a burst stored within
+			// one window), it is met exactly, at any size. free-capped
+			// is the exception at this size: 50 intents of tags drawn
+			// from 2,000 never fill a chunk, so every capped slice must
+			// send a partial one to make room (see BENCHMARKS.md).
+			if res.Promised && sc.name != "free-capped" && res.Calls != res.Bound {
+				t.Errorf("%d calls, want exactly the lower bound %d", res.Calls, res.Bound)
 			}
 			// Per-intent chunking is a valid way to send, so the minimum
 			// cannot exceed it; naive is not (an intent of 500 URLs is
@@ -114,18 +120,63 @@ func TestRunWritesTableAndJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"scenario", "storm", "lower bound", "calls equal the lower bound"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, stdout.String())
-		}
+	// The storm's URLs all fall under its purge_everything: one call,
+	// promised and met.
+	if !regexp.MustCompile(`(?m)^MET +storm +calls equal the lower bound +want 1 +got 1$`).MatchString(stdout.String()) {
+		t.Errorf("table lacks the storm's met target:\n%s", stdout.String())
 	}
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"scenario": "storm"`, `"lower_bound": 1`, `"cpu_model"`} {
-		if !bytes.Contains(data, []byte(want)) {
-			t.Errorf("JSON lacks %s:\n%s", want, data)
+	var rep report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, data)
+	}
+	if len(rep.Results) != 1 || len(rep.Targets) != 1 || rep.Machine.Model == "" {
+		t.Fatalf("JSON = %+v, want one result, one target and the machine", rep)
+	}
+	r, tg := rep.Results[0], rep.Targets[0]
+	if r.Scenario != "storm" || r.Bound != 1 || r.Calls != 1 || !r.Promised || r.Acked != r.Intents {
+		t.Errorf("storm result = %+v, want 1 call for a bound of 1, every intent acked", r)
+	}
+	if tg.Scope != "storm" || !tg.Met || tg.Got != "1" || tg.Want != "1" {
+		t.Errorf("storm target = %+v, want met, 1 for 1", tg)
+	}
+}
+
+// A target is met or missed by the figures, not by being printed.
+func TestTargetsJudgeTheFigures(t *testing.T) {
+	rs := []result{
+		{Scenario: "cms-live", Promised: true, Bound: 10, Calls: 11},
+		{Scenario: "deploy-live", Promised: false, Bound: 10, Calls: 11},
+		{Scenario: "storm", Promised: true, Bound: 1, Calls: 1},
+		{Scenario: "backlog", Promised: true, Bound: 111, Calls: 111, DrainRatio: 2.5, PeakRSSMB: 100, WorkerRSSMB: 60},
+		{Scenario: "steady", WindowMS: 1000, P99MS: 1150},
+		{Scenario: "idle", WindowMS: 1000, MaxMS: 1010},
+		{Scenario: "intake", PullRatio: 0.59},
+	}
+	got := map[string]bool{}
+	for _, tg := range targets(rs) {
+		got[tg.Scope+": "+tg.Name] = tg.Met
+	}
+	want := map[string]bool{
+		"cms-live: calls equal the lower bound":        false,
+		"storm: calls equal the lower bound":           true,
+		"backlog: calls equal the lower bound":         true,
+		"backlog: drain vs raw consume-and-ack":        false,
+		"backlog: peak RSS, daemon with embedded NATS": true,
+		"backlog: peak RSS, worker alone":              true,
+		"steady: p99 publish to covering call":         false,
+		"idle: lone intent's call (max)":               true,
+		"intake: intake vs raw, to the last delivery":  false,
+	}
+	if len(got) != len(want) {
+		t.Errorf("targets = %v, want %v", got, want)
+	}
+	for name, met := range want {
+		if m, ok := got[name]; !ok || m != met {
+			t.Errorf("%s: met = %v (present %v), want %v", name, m, ok, met)
 		}
 	}
 }

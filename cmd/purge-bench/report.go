@@ -27,11 +27,13 @@ type result struct {
 	Calls   int `json:"calls"`
 	Refused int `json:"refused_429"`
 	Failed  int `json:"failed"`
-	// Bound is the contract's minimum for a burst received within one
-	// window; Burst says whether the scenario is such a burst, so that
-	// Calls must equal it.
+	// Bound is the minimum for the intents: per zone and mode, the
+	// distinct keys no other key covers, chunked. Promised says whether
+	// the scenario is one the minimum is promised for (a burst stored
+	// within one window of its first intent, or a backlog stored before
+	// the worker pulls it), so that Calls must equal it.
 	Bound     int  `json:"lower_bound"`
-	Burst     bool `json:"burst"`
+	Promised  bool `json:"bound_promised"`
 	Naive     int  `json:"naive_calls"`      // one call per intent and type
 	PerIntent int  `json:"per_intent_calls"` // each intent chunked on its own
 
@@ -64,7 +66,10 @@ type result struct {
 	PulledSeconds    float64 `json:"pulled_s,omitempty"`
 	RawPulledSeconds float64 `json:"raw_pulled_s,omitempty"`
 	PullRatio        float64 `json:"pull_ratio,omitempty"`
-	Notes            string  `json:"notes,omitempty"`
+	// DrainRatio (backlog) is the daemon's drain time over a raw
+	// consume-and-ack loop's for a copy of the same stream.
+	DrainRatio float64 `json:"drain_ratio,omitempty"`
+	Notes      string  `json:"notes,omitempty"`
 	// The machine's state during the scenario: the 1-minute load average
 	// at its start and end, and the longest a 5ms ticker in this process
 	// fired late (CPU starvation, which makes the timings suspect).
@@ -108,27 +113,30 @@ func targets(rs []result) []target {
 	var out []target
 	for _, r := range rs {
 		w := time.Duration(r.WindowMS) * time.Millisecond
-		switch {
-		case r.Burst:
+		if r.Promised {
 			out = append(out, target{Scope: r.Scenario, Name: "calls equal the lower bound",
 				Want: fmt.Sprint(r.Bound), Got: fmt.Sprint(r.Calls), Met: r.Calls == r.Bound})
-		case r.Scenario == "intake":
+		}
+		switch r.Scenario {
+		case "intake":
 			// Intake is clocked to the last delivery: the worker's clock to
 			// stream empty also holds the one window its last partial
 			// chunks wait by design (reported beside it).
 			out = append(out, target{Scope: r.Scenario, Name: "intake vs raw, to the last delivery",
 				Want: ">= 0.60", Got: fmt.Sprintf("%.2f", r.PullRatio), Met: r.PullRatio >= 0.6})
-		case r.Scenario == "idle":
+		case "idle":
 			goal := ms(w + 20*time.Millisecond)
 			out = append(out, target{Scope: r.Scenario, Name: "lone intent's call (max)",
 				Want: fmt.Sprintf("<= %.0f ms", goal), Got: fmt.Sprintf("%.1f ms", r.MaxMS), Met: r.MaxMS <= goal})
-		case r.Scenario == "steady":
+		case "steady":
 			goal := ms(w + 100*time.Millisecond)
 			out = append(out, target{Scope: r.Scenario, Name: "p99 publish to covering call",
 				Want: fmt.Sprintf("<= %.0f ms", goal), Got: fmt.Sprintf("%.1f ms", r.P99MS), Met: r.P99MS <= goal})
-		case r.Scenario == "backlog":
-			out = append(out, target{Scope: r.Scenario, Name: "peak RSS, daemon with embedded NATS",
-				Want: "< 150 MB", Got: fmt.Sprintf("%.1f MB", r.PeakRSSMB), Met: r.PeakRSSMB > 0 && r.PeakRSSMB < 150},
+		case "backlog":
+			out = append(out, target{Scope: r.Scenario, Name: "drain vs raw consume-and-ack",
+				Want: "<= 2.00", Got: fmt.Sprintf("%.2f", r.DrainRatio), Met: r.DrainRatio > 0 && r.DrainRatio <= 2},
+				target{Scope: r.Scenario, Name: "peak RSS, daemon with embedded NATS",
+					Want: "< 150 MB", Got: fmt.Sprintf("%.1f MB", r.PeakRSSMB), Met: r.PeakRSSMB > 0 && r.PeakRSSMB < 150},
 				target{Scope: r.Scenario, Name: "peak RSS, worker alone",
 					Want: "< 150 MB", Got: fmt.Sprintf("%.1f MB", r.WorkerRSSMB), Met: r.WorkerRSSMB > 0 && r.WorkerRSSMB < 150})
 			if r.AgedRSSMB > 0 {
@@ -146,7 +154,7 @@ func printTable(w io.Writer, rep report) {
 	fmt.Fprintln(tw, "scenario\tplan\tintents\tunique keys\tcalls\tlower bound\tnaive\tper-intent\tdrain s\tintents/s\tp50 ms\tp99 ms\tpeak RSS MB\tCPU s/100k\t")
 	for _, r := range rep.Results {
 		bound := fmt.Sprint(r.Bound)
-		if !r.Burst {
+		if !r.Promised {
 			bound = "(" + bound + ")"
 		}
 		p50, p99 := fmt.Sprintf("%.1f", r.P50MS), fmt.Sprintf("%.1f", r.P99MS)
@@ -158,7 +166,7 @@ func printTable(w io.Writer, rep report) {
 			r.DrainSeconds, r.IntentsPerSec, p50, p99, r.PeakRSSMB, r.CPUPer100k)
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "(lower bound in parentheses: not a burst received within one window, so the bound is for reference only)")
+	fmt.Fprintln(w, "(lower bound in parentheses: neither a backlog nor a burst stored within one window, so the bound is for reference only)")
 	for _, r := range rep.Results {
 		if r.Scenario == "intake" {
 			fmt.Fprintf(w, "intake: raw consume-and-ack %.0f msgs/s (%.2fs), worker %.0f intents/s (%.2fs), ratio %.2f; to the last delivery: raw %.2fs, worker %.2fs, ratio %.2f\n",

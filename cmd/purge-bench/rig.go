@@ -134,6 +134,7 @@ func workerConfig(cfURL string, l cfclient.Limits, window time.Duration, log *sl
 		Stream: "PURGE", Consumer: "purge-worker", DLQStream: "PURGE_DLQ",
 		AckWait: 30 * time.Second, MaxAckPending: 20000, MaxDeliver: -1,
 		Window: window, ShutdownTimeout: 20 * time.Second,
+		RememberKeys: 1_000_000, // the daemon's default
 		Accounts: []worker.Account{{Name: benchAccount, Limits: l,
 			Purger: cfclient.New(cfURL, cfclient.Auth{Token: benchToken}, nil)}},
 		Zones:  benchZones,

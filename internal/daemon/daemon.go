@@ -142,6 +142,7 @@ func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		MaxAckPending:   cfg.NATS.MaxAckPending,
 		MaxDeliver:      cfg.NATS.MaxDeliver,
 		Window:          cfg.Batch.Window,
+		RememberKeys:    cfg.Batch.RememberKeys,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          log,
 		Registerer:      reg,

@@ -57,7 +57,7 @@ func TestRunPurgesAndDrainsThenStopsCleanly(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	for _, m := range []string{"purge_worker_intents_total", "purge_worker_api_calls_total", "purge_worker_acks_total", "go_goroutines", "process_"} {
+	for _, m := range []string{"purge_worker_intents_total", "purge_worker_api_calls_total", "purge_worker_acks_total", "purge_worker_remembered_keys", "go_goroutines", "process_"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
