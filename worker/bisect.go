@@ -66,6 +66,10 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 		b.stop(keys)
 		return
 	}
+	if err := b.a.persist(ctx); err != nil {
+		b.stop(keys)
+		return
+	}
 	issued := time.Now()
 	err := b.w.attempt(ctx, b.a, b.c.ZoneID, b.c.Mode, b.c.Kind, keys)
 	if err == nil {

@@ -132,6 +132,7 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}, done: make(chan struct{})}
 	w.dlq = u.dlq
 	w.consumer.Store(true)
+	w.setRole(RoleActive)
 	ctx, cancel := context.WithCancel(context.Background())
 	u.cancel = cancel
 	go func() {

@@ -20,6 +20,8 @@ type metrics struct {
 	acks         *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
 	authPaused   *prometheus.GaugeVec
+	active       prometheus.Gauge
+	terms        *prometheus.CounterVec
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
@@ -72,6 +74,14 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_account_auth_failed",
 			Help: "1 while an account is paused because Cloudflare refused its credentials.",
 		}, []string{"account"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "purge_worker_active",
+			Help: "1 while this replica holds the lease and is the one that pulls and calls Cloudflare, 0 on a standby.",
+		}),
+		terms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_lease_terms_total",
+			Help: "Lease terms of this replica, by event (acquired, lost, released); acquired counts handovers to it.",
+		}, []string{"event"}),
 	}
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
@@ -81,7 +91,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	m.redelivered = m.intents.WithLabelValues("redelivered")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
-			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused)
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused,
+			m.active, m.terms)
 	}
 	return m
 }

@@ -395,7 +395,7 @@ func TestReviewShutdownDeadlineBoundsDeadLetters(t *testing.T) {
 		// What Run does once intake has stopped.
 		start := time.Now()
 		close(shuttingDown)
-		u.w.shutdown(u.cancel)
+		u.w.shutdown(u.cancel, nil)
 		<-u.done
 		u.w.calls.Wait()
 		u.w.releaseAll()
