@@ -27,6 +27,10 @@ type Config struct {
 	Publisher jetstream.Publisher
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() error
+	// Role names what this replica does ("active", "standby"); /readyz
+	// reports it in its body. A standby is ready: it is doing its job.
+	// nil reports nothing.
+	Role func() string
 	// Gatherer serves /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
 	// Registerer receives the server's own metrics; may be nil.
@@ -84,6 +88,10 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
+	}
+	if s.cfg.Role != nil {
+		_, _ = w.Write([]byte("ready: " + s.cfg.Role() + "\n"))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

@@ -195,8 +195,8 @@ func (a *account) gate(now time.Time) (flex, files bool) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	flex = a.flex.tokensAt(now) >= 1
-	files = a.urls.tokensAt(now) >= a.fullURLChunk()
+	flex = a.flex.avail(now) >= 1
+	files = a.urls.avail(now) >= a.fullURLChunk()
 	return flex, files
 }
 
@@ -215,24 +215,52 @@ func (a *account) readyAt(now time.Time, flex bool) time.Time {
 	return a.urls.readyAt(now, a.fullURLChunk())
 }
 
-// take spends the tokens for a chunk of n keys of kind; false if they are
-// not there (a bisecting call took them meanwhile).
+// take reserves the tokens for a chunk of n keys of kind; false if they
+// are not there (a bisecting call took them meanwhile). The call then
+// persists the levels and spends the tokens as it leaves (spend), or gives
+// them back (release).
 func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	b, need := &a.urls, float64(n)
-	if kind.Flex() {
-		b, need = &a.flex, 1
-	}
-	if !b.take(now, need) {
+	b, need := a.bucketFor(kind, n)
+	if !b.reserve(now, need) {
 		return false
 	}
 	a.changes++
 	return true
 }
 
-// waitTurn blocks until the account is not paused and holds the tokens for
-// a call of n keys of kind. Bisecting calls use it; the sender gates instead.
+// spend takes the reserved tokens of a call leaving at now; false if the
+// bucket no longer holds them (the call waited so long for the limits
+// write that Cloudflare's bucket would not have them either): the call
+// must not leave, its reservation is given back.
+func (a *account) spend(now time.Time, kind intent.Kind, n int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	return b.spend(now, need)
+}
+
+// release gives back the reserved tokens of a call that will not leave.
+func (a *account) release(kind intent.Kind, n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	b.release(need)
+}
+
+// bucketFor returns the bucket a call of n keys of kind is paid from and
+// what it costs. Callers hold a.mu.
+func (a *account) bucketFor(kind intent.Kind, n int) (*bucket, float64) {
+	if kind.Flex() {
+		return &a.flex, 1
+	}
+	return &a.urls, float64(n)
+}
+
+// waitTurn blocks until the account is not paused and has reserved the
+// tokens for a call of n keys of kind (see take). Bisecting calls use it;
+// the sender gates instead.
 func (a *account) waitTurn(ctx context.Context, kind intent.Kind, n int) error {
 	t := time.NewTimer(0)
 	defer t.Stop()

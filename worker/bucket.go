@@ -6,11 +6,20 @@ import "time"
 // level can be read and set, because the levels of an account outlive the
 // process: they are stored in KV before every call and restored by the
 // next active replica. Callers serialise access (account.mu).
+//
+// A call is paid in two steps. When the sender picks a chunk its tokens are
+// owed (reserve): no other chunk can be given them, and the level stored in
+// KV already counts them as spent. When the call leaves, after that write,
+// the tokens are taken (spend) at that moment, as Cloudflare will take them
+// when the call arrives. Taking them at pick time instead would let a call
+// held up by a slow write leave together with later ones, at a moment when
+// Cloudflare's bucket, capped while it waited, holds fewer than ours.
 type bucket struct {
 	rate  float64 // tokens per second
 	burst float64
 	level float64 // tokens at `at`; negative after a 429 emptied a bucket we over-trusted
 	at    time.Time
+	owed  float64 // reserved for calls that have not left yet
 }
 
 func newBucket(rate, burst float64, now time.Time) bucket {
@@ -33,6 +42,29 @@ func (b *bucket) advance(now time.Time) {
 	}
 }
 
+// avail returns the tokens at now that no call is owed.
+func (b *bucket) avail(now time.Time) float64 { return b.tokensAt(now) - b.owed }
+
+// reserve owes n tokens to a call if they are available.
+func (b *bucket) reserve(now time.Time, n float64) bool {
+	if b.avail(now) < n {
+		return false
+	}
+	b.owed += n
+	return true
+}
+
+// release gives back n owed tokens of a call that will not leave.
+func (b *bucket) release(n float64) { b.owed = max(b.owed-n, 0) }
+
+// spend takes n owed tokens as the call leaves at now; false (and the
+// tokens released) if the bucket no longer holds them: the call must not
+// leave now.
+func (b *bucket) spend(now time.Time, n float64) bool {
+	b.release(n)
+	return b.take(now, n)
+}
+
 // take spends n tokens if the bucket holds them.
 func (b *bucket) take(now time.Time, n float64) bool {
 	b.advance(now)
@@ -49,9 +81,9 @@ func (b *bucket) empty(now time.Time) {
 	b.level = min(b.level, 0)
 }
 
-// readyAt returns when the bucket will hold need tokens.
+// readyAt returns when the bucket will hold need tokens no call is owed.
 func (b *bucket) readyAt(now time.Time, need float64) time.Time {
-	have := b.tokensAt(now)
+	have := b.avail(now)
 	if have >= need {
 		return now
 	}

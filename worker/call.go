@@ -19,7 +19,7 @@ type issue struct {
 
 // execute sends one chunk and settles its outcome.
 func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss issue) {
-	if err := a.persist(ctx); err != nil {
+	if err := a.pay(ctx, c.Kind, len(c.Keys)); err != nil {
 		w.unpaid(a, c, iss, err)
 		return
 	}

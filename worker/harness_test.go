@@ -70,6 +70,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	h := &harness{t: t}
 	h.ns = startNATS(t, t.TempDir(), -1)
 	h.nc, h.js = testutil.ConnectJS(t, h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	return h.setUp(opts...)
+}
+
+// setUp adds the Cloudflare fake and the worker config to a harness
+// connected to NATS, and ensures the streams.
+func (h *harness) setUp(opts ...harnessOpt) *harness {
+	t := h.t
+	t.Helper()
 	h.cf = cftest.NewServer()
 	t.Cleanup(h.cf.Close)
 	h.acct = h.cf.AddAccount("acct", "free", testToken)

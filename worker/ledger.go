@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/batcher"
+	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/internal/lease"
 )
 
@@ -47,6 +48,8 @@ var (
 	errNotActive = errors.New("not the active replica")
 	// errDeposed: another replica's term wrote the account's levels.
 	errDeposed = errors.New("limits written under a later lease term")
+	// errLate: the limits write took so long that the tokens are gone.
+	errLate = errors.New("tokens no longer available when the call was to leave")
 )
 
 // fence is one lease term as the senders see it: calls may be issued while
@@ -147,7 +150,7 @@ func (l *ledger) encode(lv Levels) []byte {
 func (a *account) levels(now time.Time) (Levels, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Levels{Flex: a.flex.tokensAt(now), URLs: a.urls.tokensAt(now),
+	return Levels{Flex: a.flex.avail(now), URLs: a.urls.avail(now),
 		PausedUntil: a.pausedUntil, At: now}, a.changes
 }
 
@@ -220,11 +223,12 @@ func (l *ledger) claim(ctx context.Context, a *account) (uint64, error) {
 	return rev, err
 }
 
-// unpaid puts back a chunk whose tokens could not be stored: it is not
-// sent. A replica that is no longer active leaves it to the demotion; a
-// limits bucket that cannot be written (NATS electing a leader) backs off.
+// unpaid puts back a chunk that could not be paid: it is not sent. A
+// replica that is no longer active leaves it to the demotion; a call whose
+// tokens ran out while it waited is simply picked again; a limits bucket
+// that cannot be written (NATS electing a leader) backs off.
 func (w *Worker) unpaid(a *account, c batcher.Chunk, iss issue, err error) {
-	if !errors.Is(err, errNotActive) && !errors.Is(err, errDeposed) {
+	if !errors.Is(err, errNotActive) && !errors.Is(err, errDeposed) && !errors.Is(err, errLate) {
 		d := a.backOff(time.Now(), iss.at)
 		w.log.Warn("limits_not_stored", "account", a.name, "backoff", d.String(), "err", err)
 	}
@@ -237,4 +241,18 @@ func (w *Worker) storeLevels(a *account) {
 	if err := a.persist(context.Background()); err != nil {
 		w.log.Warn("limits_not_stored", "account", a.name, "err", err)
 	}
+}
+
+// pay stores the levels with a call's reserved tokens and then spends them
+// as the call leaves. Only after it returned nil may the call be issued;
+// otherwise the reservation is given back.
+func (a *account) pay(ctx context.Context, kind intent.Kind, n int) error {
+	if err := a.persist(ctx); err != nil {
+		a.release(kind, n)
+		return err
+	}
+	if !a.spend(time.Now(), kind, n) {
+		return errLate
+	}
+	return nil
 }
