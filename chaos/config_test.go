@@ -27,6 +27,7 @@ nats:
   url: %s
   ack_wait: %s
   max_ack_pending: 20000
+  lease_ttl: 3s
 batch:
   window: 200ms
 cloudflare:

@@ -245,7 +245,6 @@ func TestTwoReplicasMakeTheCallsOfOne(t *testing.T) {
 // refuses nothing, and no two replicas ever call in the same term.
 func TestStandbyTakesOverMidBurst(t *testing.T) {
 	s := newReplicaSet(t, withLimits(slowFlex(t)))
-	s.cf.SetLatency(100 * time.Millisecond)
 	a := s.start("a")
 	s.waitRole(a, RoleActive)
 	b := s.start("b")
@@ -290,7 +289,6 @@ func TestStandbyTakesOverMidBurst(t *testing.T) {
 // replicas ever call in the same lease term.
 func TestNodeLossMidBurstLosesNothing(t *testing.T) {
 	s := newReplicaSet(t, withLimits(slowFlex(t)))
-	s.cf.SetLatency(100 * time.Millisecond)
 	s.start("a")
 	s.start("b")
 	intents, published := s.publishTags("nodes", 100)
