@@ -22,6 +22,9 @@ type Config struct {
 	AckWait       time.Duration // consumer ack_wait; held messages are kept alive at a third of it
 	MaxAckPending int           // consumer max_ack_pending: the cap on held messages
 	MaxDeliver    int           // consumer max_deliver (-1: unlimited)
+	// Replicas is the replication of the streams Ensure creates (the
+	// consumer and the KV buckets follow the intent stream). Zero means 1.
+	Replicas int
 
 	// LeaseTTL is the TTL of the lease that makes one replica active
 	// (nats.lease_ttl). It is renewed every third of it; a replica that

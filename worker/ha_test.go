@@ -47,7 +47,7 @@ type replica struct {
 	dead   atomic.Bool
 }
 
-func newReplicaSet(t *testing.T, opts ...harnessOpt) *replicaSet {
+func newReplicaSet(t testing.TB, opts ...harnessOpt) *replicaSet {
 	t.Helper()
 	cl := testutil.StartCluster(t, 3)
 	h := &harness{t: t}
@@ -291,7 +291,7 @@ func TestNodeLossMidBurstLosesNothing(t *testing.T) {
 	s := newReplicaSet(t, withLimits(slowFlex(t)))
 	s.start("a")
 	s.start("b")
-	intents, published := s.publishTags("nodes", 100)
+	intents, published := s.publishTags("nodes", 300)
 	s.eventually(60*time.Second, "the first calls", func() bool { return len(s.accepted()) >= 3 })
 	streams := []string{"PURGE", "KV_" + lease.Bucket, "KV_" + LimitsBucket}
 	for _, name := range streams {

@@ -32,7 +32,7 @@ const testToken = "test-token-0123456789"
 // harness is a real embedded JetStream server, a cftest fake of Cloudflare,
 // and a Worker wired to both, as the daemon wires them.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	ns   *server.Server
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -105,7 +105,7 @@ func (h *harness) setUp(opts ...harnessOpt) *harness {
 	return h
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("PURGE_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}

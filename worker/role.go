@@ -148,9 +148,16 @@ func (w *Worker) serve(ctx context.Context, cons jetstream.Consumer, limits jets
 
 // reclaim makes what a previous holder left un-acked (it crashed, or lost
 // its lease while holding messages) deliverable now rather than after
-// ack_wait, by resetting the consumer to its ack floor. Servers before
-// 2.14 cannot; those messages then come back when their ack_wait runs out.
+// ack_wait, by resetting the consumer to its ack floor. It is worth it only
+// when ack_wait is longer than the lease TTL: otherwise those messages,
+// no longer kept alive since the holder stopped, come back on their own by
+// the time its lease has expired. A reset restarts the consumer's delivery
+// sequence and delivery counts at 1. Servers before 2.14 cannot reset; the
+// messages then come back when their ack_wait runs out.
 func (w *Worker) reclaim(ctx context.Context, cons jetstream.Consumer) {
+	if w.cfg.AckWait <= w.cfg.LeaseTTL {
+		return
+	}
 	info, err := cons.Info(ctx)
 	if err != nil || info.NumAckPending == 0 {
 		return

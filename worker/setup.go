@@ -68,11 +68,11 @@ func (c *Config) consumerConfig() jetstream.ConsumerConfig {
 // beforehand are used as they are; the consumer's editable settings
 // (ack_wait, max_ack_pending, max_deliver) are brought in line with cfg.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Consumer, error) {
-	if err := ensureStream(ctx, js, StreamConfig(cfg.Stream)); err != nil {
-		return nil, err
-	}
-	if err := ensureStream(ctx, js, DLQStreamConfig(cfg.DLQStream)); err != nil {
-		return nil, err
+	for _, sc := range []jetstream.StreamConfig{StreamConfig(cfg.Stream), DLQStreamConfig(cfg.DLQStream)} {
+		sc.Replicas = max(cfg.Replicas, 1)
+		if err := ensureStream(ctx, js, sc); err != nil {
+			return nil, err
+		}
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, cfg.consumerConfig())
 	if err != nil {

@@ -142,6 +142,7 @@ func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		MaxAckPending:   cfg.NATS.MaxAckPending,
 		MaxDeliver:      cfg.NATS.MaxDeliver,
 		LeaseTTL:        cfg.NATS.LeaseTTL,
+		Replicas:        cfg.NATS.Replicas,
 		Window:          cfg.Batch.Window,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          log,
