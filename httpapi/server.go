@@ -31,6 +31,9 @@ type Config struct {
 	// reports it in its body. A standby is ready: it is doing its job.
 	// nil reports nothing.
 	Role func() string
+	// DryRun makes /readyz say so when ready: a dry run acks intents
+	// without purging, which whoever probes or looks must be able to see.
+	DryRun bool
 	// Gatherer serves /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
 	// Registerer receives the server's own metrics; may be nil.
@@ -89,11 +92,14 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
+	body := "ready"
 	if s.cfg.Role != nil {
-		_, _ = w.Write([]byte("ready: " + s.cfg.Role() + "\n"))
-		return
+		body += ": " + s.cfg.Role()
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	if s.cfg.DryRun {
+		body += " (dry run)"
+	}
+	_, _ = w.Write([]byte(body + "\n"))
 }
 
 // Serve serves on l until Shutdown; it returns nil after a Shutdown.
