@@ -122,7 +122,8 @@ func (l *Lease) Acquire(ctx context.Context) (*Term, error) {
 	if w, err := l.cfg.KV.Watch(ctx, l.key, jetstream.UpdatesOnly()); err == nil {
 		defer func() { _ = w.Stop() }()
 		events = w.Updates()
-	} else {
+	} else if ctx.Err() == nil {
+		// Polling alone still finds an expired or deleted lease.
 		l.log.Warn("lease_watch_failed", "err", err)
 	}
 	poll := time.NewTicker(l.cfg.TTL / 4)
