@@ -109,9 +109,13 @@ func New(cfg Config) *Lease {
 
 // renewEvery is how often a holder renews, and margin how long before the
 // server's earliest possible expiry it gives the term up when renewals
-// keep failing.
+// keep failing. The margin only has to cover the moment between checking
+// the term and a call leaving: a successor must still create the key and
+// claim the limits before it calls, and the limits are fenced anyway. A
+// small margin leaves renewals the most room to outlast a leader election
+// of the bucket (at 15s: 13.5s after the last good renewal).
 func (l *Lease) renewEvery() time.Duration { return l.cfg.TTL / 3 }
-func (l *Lease) margin() time.Duration     { return l.cfg.TTL / 5 }
+func (l *Lease) margin() time.Duration     { return l.cfg.TTL / 10 }
 
 // Acquire blocks until this replica holds the lease, or ctx ends. It tries
 // at once, again whenever the watched key is deleted or expires, and every
