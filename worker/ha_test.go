@@ -234,10 +234,12 @@ func TestTwoReplicasMakeTheCallsOfOne(t *testing.T) {
 	if got, want := len(s.accepted()), lowerBound(t, s.harness, intents); got != want {
 		t.Errorf("%d calls, want the lower bound %d", got, want)
 	}
-	roles := []Role{a.w.Role(), b.w.Role()}
-	if !slices.Contains(roles, RoleActive) || !slices.Contains(roles, RoleStandby) {
-		t.Errorf("roles = %v, want one active and one standby", roles)
-	}
+	// The burst may be over before the slower replica has even reached
+	// NATS: wait for it to settle as the standby.
+	s.eventually(60*time.Second, "one replica active and one standby", func() bool {
+		roles := []Role{a.w.Role(), b.w.Role()}
+		return slices.Contains(roles, RoleActive) && slices.Contains(roles, RoleStandby)
+	})
 }
 
 // The active replica is closed mid-burst, then its successor is killed
