@@ -31,10 +31,10 @@ func LimitsBucketConfig(replicas int) jetstream.KeyValueConfig {
 	}
 }
 
-// Levels is what the limits bucket holds for an account: the level of each
+// StoredLevels is what the limits bucket holds for an account: the level of each
 // token bucket at At, the end of a pause Cloudflare imposed, and the lease
 // term of the replica that wrote them.
-type Levels struct {
+type StoredLevels struct {
 	Term        uint64    `json:"term"`
 	Holder      string    `json:"holder"`
 	Flex        float64   `json:"flex"`
@@ -137,26 +137,26 @@ func (l *ledger) save(ctx context.Context, a *account) error {
 	return nil
 }
 
-func (l *ledger) encode(lv Levels) []byte {
+func (l *ledger) encode(lv StoredLevels) []byte {
 	lv.Term, lv.Holder = l.fence.term.ID(), l.fence.holder
 	b, err := json.Marshal(lv)
 	if err != nil {
-		panic(err) // Levels always marshals
+		panic(err) // StoredLevels always marshals
 	}
 	return b
 }
 
 // levels returns the account's levels at now and its change count.
-func (a *account) levels(now time.Time) (Levels, uint64) {
+func (a *account) levels(now time.Time) (StoredLevels, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return Levels{Flex: a.flex.avail(now), URLs: a.urls.avail(now),
+	return StoredLevels{Flex: a.flex.avail(now), URLs: a.urls.avail(now),
 		PausedUntil: a.pausedUntil, At: now}, a.changes
 }
 
 // adopt lowers the account's levels to stored ones (refilled since they
 // were written) and takes over their pause.
-func (a *account) adopt(lv Levels, now time.Time) {
+func (a *account) adopt(lv StoredLevels, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.flex.lower(lv.Flex, lv.At, now)
@@ -206,10 +206,10 @@ func (l *ledger) claim(ctx context.Context, a *account) (uint64, error) {
 	case err != nil:
 		return 0, fmt.Errorf("read limits of account %s: %w", a.name, err)
 	}
-	var stored Levels
+	var stored StoredLevels
 	if err := json.Unmarshal(e.Value(), &stored); err != nil {
 		// Unreadable: assume the worst, empty buckets now.
-		stored = Levels{At: time.Now()}
+		stored = StoredLevels{At: time.Now()}
 	}
 	if stored.Term > l.fence.term.ID() {
 		l.fence.depose()
