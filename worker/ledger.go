@@ -31,9 +31,9 @@ func LimitsBucketConfig(replicas int) jetstream.KeyValueConfig {
 	}
 }
 
-// StoredLevels is what the limits bucket holds for an account: the level of each
-// token bucket at At, the end of a pause Cloudflare imposed, and the lease
-// term of the replica that wrote them.
+// StoredLevels is what the limits bucket holds for an account (as JSON):
+// the tokens of each bucket at At that no call is owed, the end of a pause
+// Cloudflare imposed, and the lease term of the replica that wrote them.
 type StoredLevels struct {
 	Term        uint64    `json:"term"`
 	Holder      string    `json:"holder"`
