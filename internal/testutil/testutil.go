@@ -1,5 +1,6 @@
 // Package testutil holds the helpers the project's tests share: a real
-// nats-server with JetStream embedded in the test process, a client of it
+// nats-server with JetStream embedded in the test process (alone, or as a
+// three-node cluster whose nodes can be restarted), a client of it
 // and the messages of a stream, free loopback addresses, a buffer that
 // concurrent writers may share, and the keys of a call cftest recorded. It
 // is imported by _test.go files and by cmd/purge-bench, which checks the
