@@ -231,13 +231,18 @@ func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
 }
 
 // spend takes the reserved tokens of a call leaving at now; false if the
-// bucket no longer holds them (the call waited so long for the limits
-// write that Cloudflare's bucket would not have them either): the call
-// must not leave, its reservation is given back.
+// account was paused meanwhile (a 429 arrived while the call waited for
+// the limits write) or the bucket no longer holds the tokens (the call
+// waited so long that Cloudflare's bucket would not have them either): the
+// call must not leave, its reservation is given back.
 func (a *account) spend(now time.Time, kind intent.Kind, n int) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b, need := a.bucketFor(kind, n)
+	if now.Before(a.pausedUntil) {
+		b.release(need)
+		return false
+	}
 	return b.spend(now, need)
 }
 

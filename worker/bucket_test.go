@@ -3,6 +3,8 @@ package worker
 import (
 	"testing"
 	"time"
+
+	"github.com/purge-worker/purge-worker/intent"
 )
 
 func TestBucketReservesThenSpendsWhenTheCallLeaves(t *testing.T) {
@@ -67,5 +69,22 @@ func TestBucketLowerKeepsTheEmptierLevel(t *testing.T) {
 	b.lower(1, t0.Add(10*time.Second), t0)
 	if got := b.tokensAt(t0); got != 1 {
 		t.Fatalf("level = %v, want 1", got)
+	}
+}
+
+// A call whose limits write was slow does not leave if a 429 paused the
+// account meanwhile, and its reservation is given back.
+func TestAccountPausedDuringTheWriteHoldsTheCall(t *testing.T) {
+	a := newAccount(Account{Name: "acct", Limits: planLimits(t, "pro")}, 1)
+	now := time.Now()
+	if !a.take(now, intent.KindTag, 1) {
+		t.Fatal("take")
+	}
+	a.rateLimited(now, 2*time.Second, intent.KindTag)
+	if a.spend(now.Add(10*time.Millisecond), intent.KindTag, 1) {
+		t.Fatal("a call left during a Retry-After pause")
+	}
+	if a.flex.owed != 0 {
+		t.Fatalf("owed = %v, want the reservation given back", a.flex.owed)
 	}
 }

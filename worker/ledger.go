@@ -48,8 +48,9 @@ var (
 	errNotActive = errors.New("not the active replica")
 	// errDeposed: another replica's term wrote the account's levels.
 	errDeposed = errors.New("limits written under a later lease term")
-	// errLate: the limits write took so long that the tokens are gone.
-	errLate = errors.New("tokens no longer available when the call was to leave")
+	// errLate: while the limits write took place, the account was paused
+	// or its tokens were taken back.
+	errLate = errors.New("account paused or tokens gone when the call was to leave")
 )
 
 // fence is one lease term as the senders see it: calls may be issued while
@@ -251,7 +252,14 @@ func (a *account) pay(ctx context.Context, kind intent.Kind, n int) error {
 		a.release(kind, n)
 		return err
 	}
-	if !a.spend(time.Now(), kind, n) {
+	// The write may have taken long: look again at what may have
+	// changed meanwhile, as the sender did before picking the chunk.
+	now := time.Now()
+	if !a.mayCall(now) {
+		a.release(kind, n)
+		return errNotActive
+	}
+	if !a.spend(now, kind, n) {
 		return errLate
 	}
 	return nil
