@@ -28,8 +28,9 @@ import (
 //   - PURGE_DLQ holds exactly the invalid intents;
 //   - Cloudflare never refused a call for rate: the budget was never
 //     exceeded, across kills, restarts and takeovers;
-//   - no call arrived within the Retry-After of an earlier 429, whichever
-//     replica made either.
+//   - no call refused for rate arrived within the Retry-After of an earlier
+//     429, whichever replica made either, and no replica's log shows a call
+//     started while it was paused for one.
 //
 // Latency spikes are left out here: a call held up inside the fake arrives
 // at its bucket late, and Cloudflare's bucket, capped meanwhile, is then
@@ -134,14 +135,27 @@ func TestChaosTwoReplicas(t *testing.T) {
 		}
 		t.Errorf("a 429 followed a 429 within its Retry-After: %s", v)
 	}
-	incs := 0
-	for _, p := range procs {
-		incs += len(p.incarnations())
+	incs, duringPause := 0, 0
+	for i, p := range procs {
+		for _, inc := range p.incarnations() {
+			incs++
+			wl, err := readWorkerLog(inc.logPath)
+			if err != nil {
+				t.Errorf("replica %d, worker %d: %v", i, inc.n, err)
+				continue
+			}
+			for _, c := range wl.callsDuringPauses() {
+				duringPause++
+				t.Errorf("replica %d, worker %d started a call at %s while paused for a Retry-After",
+					i, inc.n, c.start.Format("15:04:05.000000"))
+			}
+		}
 	}
 	t.Logf("chaos figures (two replicas): %d intents published; %d keys, %d lost; %d calls (%s); "+
-		"%d SIGKILLs, %d NATS restarts, %d incarnations; refused for rate: %d; 429 within a Retry-After: %d; dead-lettered: %d; faults set: %s",
+		"%d SIGKILLs, %d NATS restarts, %d incarnations; refused for rate: %d; 429 within a Retry-After: %d; "+
+		"calls started during a Retry-After pause (worker logs): %d; dead-lettered: %d; faults set: %s",
 		len(all), cv.keys, len(cv.lost), len(calls), sortedCounts(callCounts(calls)),
-		kills, len(ns.recorded()), incs, len(refused), len(inPause), dead, sortedCounts(faults.set()))
+		kills, len(ns.recorded()), incs, len(refused), len(inPause), duringPause, dead, sortedCounts(faults.set()))
 }
 
 // role asks a replica's /readyz whether it is active; "" if it does not
