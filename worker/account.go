@@ -230,15 +230,22 @@ func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
 	return true
 }
 
-// spend takes the reserved tokens of a call leaving at now; false if the
-// account was paused meanwhile (a 429 arrived while the call waited for
-// the limits write) or the bucket no longer holds the tokens (the call
-// waited so long that Cloudflare's bucket would not have them either): the
-// call must not leave, its reservation is given back.
-func (a *account) spend(now time.Time, kind intent.Kind, n int) bool {
+// spend takes the reserved tokens of a call leaving at now. With recheck
+// (the call waited for the limits write) it refuses, giving the
+// reservation back, if the account was paused meanwhile (a 429 arrived) or
+// the bucket no longer holds the tokens (Cloudflare's would not either):
+// the call must not leave. Without, the tokens are taken whatever the
+// level, as nothing happened since the sender checked.
+func (a *account) spend(now time.Time, kind intent.Kind, n int, recheck bool) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b, need := a.bucketFor(kind, n)
+	if !recheck {
+		b.release(need)
+		b.advance(now)
+		b.level -= need
+		return true
+	}
 	if now.Before(a.pausedUntil) {
 		b.release(need)
 		return false

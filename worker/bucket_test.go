@@ -81,7 +81,7 @@ func TestAccountPausedDuringTheWriteHoldsTheCall(t *testing.T) {
 		t.Fatal("take")
 	}
 	a.rateLimited(now, 2*time.Second, intent.KindTag)
-	if a.spend(now.Add(10*time.Millisecond), intent.KindTag, 1) {
+	if a.spend(now.Add(10*time.Millisecond), intent.KindTag, 1, true) {
 		t.Fatal("a call left during a Retry-After pause")
 	}
 	if a.flex.owed != 0 {
