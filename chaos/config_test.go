@@ -27,6 +27,7 @@ nats:
   url: %s
   ack_wait: %s
   max_ack_pending: 20000
+  lease_ttl: %s  # = ack_wait: by a takeover, what a killed worker held is back
 batch:
   window: 200ms
 cloudflare:
@@ -42,7 +43,7 @@ cloudflare:
   ingest_tokens: ["${CHAOS_INGEST_TOKEN}"]
 log: {level: debug, format: json}
 shutdown_timeout: 2s
-`, natsURL, chaosAckWait, cfURL, zones.String(), httpAddr)
+`, natsURL, chaosAckWait, chaosAckWait, cfURL, zones.String(), httpAddr)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

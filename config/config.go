@@ -83,6 +83,11 @@ type NATS struct {
 	// StatusTTL is how long tracked intents' records stay in the
 	// PURGE_STATUS KV bucket.
 	StatusTTL time.Duration `yaml:"status_ttl"`
+	// Replicas is how many copies JetStream keeps of the streams and KV
+	// buckets the worker creates (3 on a three-node cluster). Streams an
+	// operator created are used as they are; the buckets follow the
+	// intent stream.
+	Replicas int `yaml:"replicas"`
 }
 
 // Embedded configures the in-process server used when nats.url is
@@ -199,6 +204,7 @@ func Default() Config {
 			DLQStream:     "PURGE_DLQ",
 			LeaseTTL:      15 * time.Second,
 			StatusTTL:     24 * time.Hour,
+			Replicas:      1,
 		},
 		Batch: Batch{Window: time.Second, RememberKeys: 1_000_000},
 		Cloudflare: Cloudflare{

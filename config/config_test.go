@@ -49,6 +49,7 @@ func TestDefault(t *testing.T) {
 			DLQStream:     "PURGE_DLQ",
 			LeaseTTL:      15 * time.Second,
 			StatusTTL:     24 * time.Hour,
+			Replicas:      1,
 		},
 		Batch:           Batch{Window: time.Second, RememberKeys: 1_000_000},
 		Cloudflare:      Cloudflare{APIBaseURL: "https://api.cloudflare.com/client/v4", DryRun: "auto"},
@@ -96,6 +97,7 @@ nats:
   max_ack_pending: 7
   max_deliver: 3
   lease_ttl: 9s
+  replicas: 3
   status_ttl: 1h
   dlq_stream: D
 batch: {window: 250ms, remember_keys: 5000}
@@ -130,7 +132,7 @@ shutdown_timeout: 5s
 			CredentialsFile: "/etc/nats.creds",
 			TLS:             TLS{CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem"},
 			Stream:          "S", Consumer: "C", AckWait: time.Minute, MaxAckPending: 7, MaxDeliver: 3, DLQStream: "D",
-			LeaseTTL: 9 * time.Second, StatusTTL: time.Hour,
+			LeaseTTL: 9 * time.Second, StatusTTL: time.Hour, Replicas: 3,
 		},
 		Batch: Batch{Window: 250 * time.Millisecond, RememberKeys: 5000},
 		Cloudflare: Cloudflare{

@@ -100,6 +100,13 @@ func (v *validator) nats(n *NATS) {
 	if n.LeaseTTL < minLeaseTTL {
 		v.addf("nats.lease_ttl", "must be at least %s, got %s", minLeaseTTL, v.show("nats.lease_ttl", n.LeaseTTL.String()))
 	}
+	switch {
+	case n.Replicas < 1 || n.Replicas > 5:
+		v.addf("nats.replicas", "must be between 1 and 5, got %s", v.show("nats.replicas", strconv.Itoa(n.Replicas)))
+	case n.Replicas > 1 && n.URL == EmbeddedURL:
+		v.addf("nats.replicas", "must be 1 with the embedded server (a single node), got %s",
+			v.show("nats.replicas", strconv.Itoa(n.Replicas)))
+	}
 	if n.StatusTTL < minStatusTTL {
 		v.addf("nats.status_ttl", "must be at least %s, got %s", minStatusTTL, v.show("nats.status_ttl", n.StatusTTL.String()))
 	}

@@ -61,6 +61,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"max_deliver zero", minimal + "nats: {max_deliver: 0}\n", `nats.max_deliver: must be -1 (unlimited) or at least 1, got "0"`},
 		{"max_deliver below -1", minimal + "nats: {max_deliver: -2}\n", `nats.max_deliver: must be -1 (unlimited) or at least 1, got "-2"`},
 		{"lease_ttl too short", minimal + "nats: {lease_ttl: 1s}\n", `nats.lease_ttl: must be at least 3s, got "1s"`},
+		{"replicas zero", minimal + "nats: {replicas: 0}\n", `nats.replicas: must be between 1 and 5, got "0"`},
+		{"replicas with embedded", minimal + "nats: {replicas: 3}\n", `nats.replicas: must be 1 with the embedded server (a single node), got "3"`},
 		{"status_ttl too short", minimal + "nats: {status_ttl: 10s}\n", `nats.status_ttl: must be at least 1m0s, got "10s"`},
 		{"remember_keys negative", minimal + "batch: {remember_keys: -1}\n", `batch.remember_keys: must be between 0 (remember nothing) and 100000000, got "-1"`},
 		{"window zero", minimal + "batch: {window: 0s}\n", `batch.window: must be > 0, got "0s"`},

@@ -27,6 +27,10 @@ type Config struct {
 	Publisher jetstream.Publisher
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() error
+	// Role names what this replica does ("active", "standby"); /readyz
+	// reports it in its body. A standby is ready: it is doing its job.
+	// nil reports nothing.
+	Role func() string
 	// DryRun makes /readyz say so when ready: a dry run acks intents
 	// without purging, which whoever probes or looks must be able to see.
 	DryRun bool
@@ -88,11 +92,14 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
-	if s.cfg.DryRun {
-		_, _ = w.Write([]byte("ready (dry run)\n"))
-		return
+	body := "ready"
+	if s.cfg.Role != nil {
+		body += ": " + s.cfg.Role()
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	if s.cfg.DryRun {
+		body += " (dry run)"
+	}
+	_, _ = w.Write([]byte(body + "\n"))
 }
 
 // Serve serves on l until Shutdown; it returns nil after a Shutdown.

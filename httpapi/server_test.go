@@ -65,6 +65,16 @@ func TestReadyzWithoutReadyFuncIsReady(t *testing.T) {
 	}
 }
 
+func TestReadyzNamesTheRole(t *testing.T) {
+	for _, role := range []string{"active", "standby"} {
+		e := newEnv(t, func(c *Config) { c.Ready = nil; c.Role = func() string { return role } })
+		r := e.get("/readyz")
+		if r.code != http.StatusOK || r.raw != "ready: "+role+"\n" {
+			t.Errorf("GET /readyz as %s: %d %q, want 200 %q", role, r.code, r.raw, "ready: "+role+"\n")
+		}
+	}
+}
+
 func TestMetricsServesIngestCounters(t *testing.T) {
 	e := newEnv(t)
 	e.post(testToken, []byte(goodIntent))

@@ -5,30 +5,37 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"golang.org/x/time/rate"
 
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/intent"
 )
 
-// account is the sending side of one Cloudflare account: its two rate
-// limiters (Cloudflare counts flex requests and URLs separately, per
+// account is the sending side of one Cloudflare account: its two token
+// buckets (Cloudflare counts flex requests and URLs separately, per
 // account), the pause it is under after a 429, a 5xx or a refused token, and
 // the slots that bound its concurrent calls.
 type account struct {
 	name   string
 	limits cfclient.Limits
 	purger Purger
-	flex   *rate.Limiter // one token per tags/hosts/prefixes/everything call
-	urls   *rate.Limiter // one token per URL
 	zones  map[string]bool
 	wakeCh chan struct{} // cap 1: something changed, look again
 	slots  chan struct{} // one element per call in flight
 
+	// fenced is set before Run starts the senders: calls then need the
+	// ledger of the current lease term (see ledger.go). Without it (unit
+	// tests of the sender) the buckets live in memory only.
+	fenced bool
+	ledger atomic.Pointer[ledger]
+
 	mu          sync.Mutex
+	flex        bucket // one token per tags/hosts/prefixes/everything call
+	urls        bucket // one token per URL
+	changes     uint64 // counts takes, empties and pauses: what the ledger must store
 	pausedUntil time.Time
 	authDown    bool
 	authEpoch   uint64    // counts auth refusals; a success only counts if issued after the last one
@@ -46,13 +53,14 @@ func newAccount(a Account, maxInFlight int) *account {
 	b.MaxElapsedTime = 0 // never give up: the messages are kept alive meanwhile
 	// The URL bucket must hold at least one full chunk, or a chunk could
 	// never be paid for.
-	urlBurst := max(int(math.Ceil(l.URLsPerSecond)), l.MaxURLsPerRequest)
+	urlBurst := max(math.Ceil(l.URLsPerSecond), float64(l.MaxURLsPerRequest))
+	now := time.Now()
 	return &account{
 		name:   a.Name,
 		limits: l,
 		purger: a.Purger,
-		flex:   rate.NewLimiter(withMargin(l.FlexPerSecond), l.FlexBurst),
-		urls:   rate.NewLimiter(withMargin(l.URLsPerSecond), urlBurst),
+		flex:   newBucket(withMargin(l.FlexPerSecond), float64(l.FlexBurst), now),
+		urls:   newBucket(withMargin(l.URLsPerSecond), urlBurst, now),
 		zones:  make(map[string]bool),
 		wakeCh: make(chan struct{}, 1),
 		slots:  make(chan struct{}, maxInFlight),
@@ -65,9 +73,9 @@ func newAccount(a Account, maxInFlight int) *account {
 // travels faster than the one before it reaches Cloudflare earlier than our
 // bucket assumed, and at the plan's exact rate would find an empty bucket.
 // Each token is therefore taken to last 10% longer, capped at 50ms.
-func withMargin(perSecond float64) rate.Limit {
+func withMargin(perSecond float64) float64 {
 	interval := 1 / perSecond
-	return rate.Limit(1 / (interval + min(interval/10, 0.05)))
+	return 1 / (interval + min(interval/10, 0.05))
 }
 
 func (a *account) hasZone(id string) bool { return a.zones[id] }
@@ -95,6 +103,7 @@ func (a *account) pauseUntil(t time.Time) {
 	defer a.mu.Unlock()
 	if t.After(a.pausedUntil) {
 		a.pausedUntil = t
+		a.changes++
 	}
 }
 
@@ -104,19 +113,20 @@ func (a *account) pauseUntil(t time.Time) {
 // client shares the account), so ours must not be trusted until it refills.
 func (a *account) rateLimited(now time.Time, retryAfter time.Duration, kind intent.Kind) time.Duration {
 	wait := retryAfter
-	lim := a.urls
-	if kind.Flex() {
-		lim = a.flex
-	}
 	if wait <= 0 {
 		wait = time.Second
 		if kind.Flex() {
 			wait = a.limits.FlexRefill()
 		}
 	}
-	if n := int(lim.TokensAt(now)); n > 0 {
-		lim.AllowN(now, n)
+	a.mu.Lock()
+	if kind.Flex() {
+		a.flex.empty(now)
+	} else {
+		a.urls.empty(now)
 	}
+	a.changes++
+	a.mu.Unlock()
 	a.pauseUntil(now.Add(wait))
 	return wait
 }
@@ -179,74 +189,127 @@ func (a *account) setAuthDown(until time.Time) {
 // gate reports which kinds of chunk the account can pay for now. A files
 // chunk needs as many URL tokens as it has URLs, so files are allowed only
 // when a full chunk could be paid; the call then never waits for tokens.
+// Nothing is allowed while the account may not call at all (a standby).
 func (a *account) gate(now time.Time) (flex, files bool) {
-	flex = a.flex.TokensAt(now) >= 1
-	files = a.urls.TokensAt(now) >= float64(min(a.limits.MaxURLsPerRequest, a.urls.Burst()))
+	if !a.mayCall(now) {
+		return false, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	flex = a.flex.avail(now) >= 1
+	files = a.urls.avail(now) >= a.fullURLChunk()
 	return flex, files
+}
+
+// fullURLChunk is the URL tokens a full files chunk needs. Callers hold a.mu.
+func (a *account) fullURLChunk() float64 {
+	return min(float64(a.limits.MaxURLsPerRequest), a.urls.burst)
 }
 
 // readyAt returns when the bucket for kind will allow a chunk.
 func (a *account) readyAt(now time.Time, flex bool) time.Time {
-	lim, need := a.urls, float64(min(a.limits.MaxURLsPerRequest, a.urls.Burst()))
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if flex {
-		lim, need = a.flex, 1
+		return a.flex.readyAt(now, 1)
 	}
-	have := lim.TokensAt(now)
-	if have >= need {
-		return now
-	}
-	secs := (need - have) / float64(lim.Limit())
-	return now.Add(time.Duration(secs*float64(time.Second)) + time.Millisecond)
+	return a.urls.readyAt(now, a.fullURLChunk())
 }
 
-// take spends the tokens for a chunk of n keys of kind; false if they are
-// not there (a bisecting call took them meanwhile).
+// take reserves the tokens for a chunk of n keys of kind; false if they
+// are not there (a bisecting call took them meanwhile). The call then
+// persists the levels and spends the tokens as it leaves (spend), or gives
+// them back (release).
 func (a *account) take(now time.Time, kind intent.Kind, n int) bool {
-	if kind.Flex() {
-		return a.flex.AllowN(now, 1)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	if !b.reserve(now, need) {
+		return false
 	}
-	return a.urls.AllowN(now, n)
+	a.changes++
+	return true
 }
 
-// waitTurn blocks until the account is not paused and holds the tokens for
-// a call of n keys of kind. Bisecting calls use it; the sender gates instead.
-// Tokens are taken only once the account is not paused: a token taken
-// before a pause that began meanwhile would be spent on no call.
+// spend takes the reserved tokens of a call leaving at now. With recheck
+// (the call waited for the limits write) it refuses, giving the
+// reservation back, if the account was paused meanwhile (a 429 arrived) or
+// the bucket no longer holds the tokens (Cloudflare's would not either):
+// the call must not leave. Without, the tokens are taken whatever the
+// level, as nothing happened since the sender checked.
+func (a *account) spend(now time.Time, kind intent.Kind, n int, recheck bool) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	if !recheck {
+		b.release(need)
+		b.advance(now)
+		b.level -= need
+		return true
+	}
+	if now.Before(a.pausedUntil) {
+		b.release(need)
+		return false
+	}
+	return b.spend(now, need)
+}
+
+// release gives back the reserved tokens of a call that will not leave.
+func (a *account) release(kind intent.Kind, n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	b.release(need)
+}
+
+// bucketFor returns the bucket a call of n keys of kind is paid from and
+// what it costs. Callers hold a.mu.
+func (a *account) bucketFor(kind intent.Kind, n int) (*bucket, float64) {
+	if kind.Flex() {
+		return &a.flex, 1
+	}
+	return &a.urls, float64(n)
+}
+
+// waitTurn blocks until the account is not paused and has reserved the
+// tokens for a call of n keys of kind (see take). Bisecting calls use it;
+// the sender gates instead. Tokens are reserved only once the account is
+// not paused: tokens taken before a pause that began meanwhile would be
+// spent on no call.
 func (a *account) waitTurn(ctx context.Context, kind intent.Kind, n int) error {
-	if !kind.Flex() && n > a.urls.Burst() {
-		return fmt.Errorf("a call of %d URLs exceeds the account's URL burst of %d", n, a.urls.Burst())
+	if !kind.Flex() && float64(n) > a.urls.burst {
+		return fmt.Errorf("a call of %d URLs exceeds the account's URL burst of %.0f", n, a.urls.burst)
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		wait := a.pausedFor(now)
-		if wait == 0 {
-			if a.take(now, kind, n) {
-				return nil
-			}
-			wait = a.tokensReadyAt(now, kind, n).Sub(now)
-		}
-		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		}
+		now := time.Now()
+		if !a.mayCall(now) {
+			return errNotActive
+		}
+		// A 429 or a failure elsewhere may have paused the account
+		// while we waited for the token: the pause wins.
+		if d := a.pausedFor(now); d > 0 {
+			t.Reset(d)
+			continue
+		}
+		if a.take(now, kind, n) {
+			return nil
+		}
+		t.Reset(a.tokensReadyAt(now, kind, n).Sub(now))
 	}
 }
 
 // tokensReadyAt returns when the bucket for kind will hold the tokens for a
 // call of n keys of kind.
 func (a *account) tokensReadyAt(now time.Time, kind intent.Kind, n int) time.Time {
-	lim, need := a.urls, float64(n)
-	if kind.Flex() {
-		lim, need = a.flex, 1
-	}
-	have := lim.TokensAt(now)
-	if have >= need {
-		return now
-	}
-	secs := (need - have) / float64(lim.Limit())
-	return now.Add(time.Duration(secs*float64(time.Second)) + time.Millisecond)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, need := a.bucketFor(kind, n)
+	return b.readyAt(now, need)
 }

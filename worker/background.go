@@ -31,11 +31,12 @@ func (w *Worker) startBackground(ctx context.Context) *background {
 // cfg.ShutdownTimeout: flush what is pending at once and ack what succeeds
 // (shutdown), then store the dead letters the last calls produced, then
 // nak whatever is left. At the deadline the calls still running are
-// cancelled and the dead letters not yet stored are nak'ed.
-func (w *Worker) stopBackground(b *background) {
+// cancelled and the dead letters not yet stored are nak'ed. A lost lease
+// (lost closed) ends the flush early: nothing more can be called.
+func (w *Worker) stopBackground(b *background, lost <-chan struct{}) {
 	deadline := time.AfterFunc(w.cfg.ShutdownTimeout, b.stopDead)
 	defer deadline.Stop()
-	w.shutdown(b.stopSenders)
+	w.shutdown(b.stopSenders, lost)
 	b.senders.Wait()
 	w.calls.Wait()
 	// Intake and the calls are over: nothing more is dead-lettered.

@@ -62,9 +62,19 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 		b.out.Retry = append(b.out.Retry, keys...)
 		return
 	}
-	if err := b.a.waitTurn(ctx, b.c.Kind, len(keys)); err != nil {
-		b.stop(keys)
-		return
+	for {
+		if err := b.a.waitTurn(ctx, b.c.Kind, len(keys)); err != nil {
+			b.stop(keys)
+			return
+		}
+		err := b.a.pay(ctx, b.c.Kind, len(keys))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errLate) {
+			b.stop(keys)
+			return
+		}
 	}
 	issued := time.Now()
 	err := b.w.attempt(ctx, b.a, b.c, keys)

@@ -19,6 +19,10 @@ type issue struct {
 
 // execute sends one chunk and settles its outcome.
 func (w *Worker) execute(ctx context.Context, a *account, c batcher.Chunk, iss issue) {
+	if err := a.pay(ctx, c.Kind, len(c.Keys)); err != nil {
+		w.unpaid(a, c, iss, err)
+		return
+	}
 	err := w.attempt(ctx, a, c, c.Keys)
 	if err == nil {
 		w.succeed(ctx, a, c, iss.epoch)
@@ -59,6 +63,7 @@ func (w *Worker) transient(a *account, kind intent.Kind, e *cfclient.Error, issu
 	switch e.Kind {
 	case cfclient.KindRateLimited:
 		d := a.rateLimited(now, e.RetryAfter, kind)
+		w.storeLevels(a)
 		w.metrics.rateWait.Observe(d.Seconds())
 		w.log.Warn("rate_limited", "account", a.name, "wait", d.String(), "err", e)
 	case cfclient.KindAuth:

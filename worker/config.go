@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,16 @@ type Config struct {
 	AckWait       time.Duration // consumer ack_wait; held messages are kept alive at a third of it
 	MaxAckPending int           // consumer max_ack_pending: the cap on held messages
 	MaxDeliver    int           // consumer max_deliver (-1: unlimited)
+	// Replicas is the replication of the streams Ensure creates (the
+	// consumer and the KV buckets follow the intent stream). Zero means 1.
+	Replicas int
+
+	// LeaseTTL is the TTL of the lease that makes one replica active
+	// (nats.lease_ttl). It is renewed every third of it; a replica that
+	// crashed is replaced within about this long. Zero means 15s.
+	LeaseTTL time.Duration
+	// Replica names this process in the lease. Zero means host-pid.
+	Replica string
 
 	Window          time.Duration // batch.window
 	ShutdownTimeout time.Duration // how long Run may flush after its context is cancelled
@@ -68,6 +79,13 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.Replica == "" {
+		host, _ := os.Hostname()
+		c.Replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 20 * time.Second
 	}
@@ -80,6 +98,9 @@ func (c *Config) validate() error {
 	}
 	if c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("ack wait must be at least 1s, got %s", c.AckWait))
+	}
+	if c.LeaseTTL < time.Second {
+		errs = append(errs, fmt.Errorf("lease ttl must be at least 1s, got %s", c.LeaseTTL))
 	}
 	if c.Window <= 0 {
 		errs = append(errs, fmt.Errorf("window must be > 0, got %s", c.Window))

@@ -10,10 +10,17 @@
 // received. Until then it is held, and kept alive with InProgress so that
 // JetStream does not redeliver it to another replica while we work on it.
 //
+// Replicas of one consumer share the work through a lease (see
+// internal/lease): only the replica that holds it pulls and calls; the
+// others wait as standbys. Each account's token buckets are paid in the
+// PURGE_LIMITS KV bucket, fenced by the lease term, before every call
+// (ledger.go), so a takeover or a restart continues from what was spent.
+//
 // Goroutines: [Worker.Run] owns all of them. Intake runs on the caller's
 // goroutine; one sender loop per Cloudflare account, the calls it starts, and
 // the keep-alive ticker run in a WaitGroup that Run waits for before it
 // returns. Shutdown runs in a fixed order under Config.ShutdownTimeout: stop
-// pulling, flush everything pending at once (still under the rate limits),
-// ack what succeeds, nak the rest so it is redelivered at once.
+// pulling, flush everything pending at once (still under the rate limits
+// and the lease), ack what succeeds, nak the rest so it is redelivered at
+// once, release the lease.
 package worker

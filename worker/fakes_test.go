@@ -187,6 +187,7 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}}
 	w.dlq = u.dlq
 	w.consumer.Store(true)
+	w.setRole(RoleActive)
 	u.bg = w.startBackground(context.Background())
 	return u
 }
@@ -209,7 +210,7 @@ func (u *unit) stop() {
 // shutdown is what Run does once intake has stopped.
 func (u *unit) shutdown() {
 	u.stopped = true
-	u.w.stopBackground(u.bg)
+	u.w.stopBackground(u.bg, nil)
 }
 
 // add hands an intent to the worker as if intake had received it now, and

@@ -32,7 +32,7 @@ const testToken = "test-token-0123456789"
 // harness is a real embedded JetStream server, a cftest fake of Cloudflare,
 // and a Worker wired to both, as the daemon wires them.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	ns   *server.Server
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -70,6 +70,14 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	h := &harness{t: t}
 	h.ns = startNATS(t, t.TempDir(), -1)
 	h.nc, h.js = testutil.ConnectJS(t, h.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	return h.setUp(opts...)
+}
+
+// setUp adds the Cloudflare fake and the worker config to a harness
+// connected to NATS, and ensures the streams.
+func (h *harness) setUp(opts ...harnessOpt) *harness {
+	t := h.t
+	t.Helper()
 	h.cf = cftest.NewServer()
 	t.Cleanup(h.cf.Close)
 	h.acct = h.cf.AddAccount("acct", "free", testToken)
@@ -97,7 +105,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	return h
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("PURGE_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}

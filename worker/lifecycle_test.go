@@ -132,3 +132,42 @@ func TestRateLimitsAreNeverExceeded(t *testing.T) {
 	}
 	h.coveredAfter(intents, published)
 }
+
+// A worker restarted right after a burst spent the account's flex budget
+// continues from the levels stored in KV: the restarted process does not
+// believe its buckets are full, and Cloudflare refuses nothing.
+func TestRestartContinuesFromStoredLevels(t *testing.T) {
+	l := planLimits(t, "pro")
+	l.MaxKeysPerRequest = 5
+	l.FlexPerSecond = 1
+	l.FlexBurst = 10
+	h := newHarness(t, withLimits(l))
+	h.start()
+	var intents []*intent.Intent
+	var published []time.Time
+	publish := func(prefix string, n int) {
+		for i := range n {
+			in := &intent.Intent{Zone: "example.com", ID: fmt.Sprintf("%s-%d", prefix, i),
+				Tags: []string{fmt.Sprintf("%s-%d", prefix, i)}}
+			published = append(published, time.Now())
+			h.publish(in)
+			intents = append(intents, in)
+		}
+	}
+	publish("spend", 50) // 10 calls: the whole burst
+	h.waitDrained(60 * time.Second)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	w := h.start()
+	testutil.Eventually(h.t, 30*time.Second, "the restarted worker active", func() bool { return w.Role() == RoleActive })
+	if lv := w.Levels()[0]; lv.Flex > lv.FlexBurst/2 {
+		t.Errorf("restarted with %.1f of %.0f flex tokens: the spent budget was forgotten", lv.Flex, lv.FlexBurst)
+	}
+	publish("after", 30) // 6 calls: more than what refilled meanwhile
+	h.waitDrained(60 * time.Second)
+	if n := h.refusedForRate(); n != 0 {
+		t.Errorf("Cloudflare refused %d calls for rate after the restart, want 0", n)
+	}
+	h.coveredAfter(intents, published)
+}

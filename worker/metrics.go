@@ -23,6 +23,8 @@ type metrics struct {
 	deadLetterLost *prometheus.CounterVec
 	authPaused     *prometheus.GaugeVec
 	maxLowered     prometheus.Counter
+	active         prometheus.Gauge
+	terms          *prometheus.CounterVec
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
@@ -84,6 +86,14 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_chunks_too_large_total",
 			Help: "Calls Cloudflare refused for holding more keys than the account accepts per request; each lowers that zone's and type's maximum.",
 		}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "purge_worker_active",
+			Help: "1 while this replica holds the lease and is the one that pulls and calls Cloudflare, 0 on a standby.",
+		}),
+		terms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_lease_terms_total",
+			Help: "Lease terms of this replica, by event (acquired, lost, released); acquired counts handovers to it.",
+		}, []string{"event"}),
 	}
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
@@ -94,7 +104,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	m.acked = m.acks.WithLabelValues("ack")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
-			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused, m.maxLowered)
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused,
+			m.maxLowered, m.active, m.terms)
 	}
 	return m
 }

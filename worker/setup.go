@@ -64,16 +64,21 @@ func (c *Config) consumerConfig() jetstream.ConsumerConfig {
 
 // Ensure creates the intent stream, the dead-letter stream and the durable
 // consumer if they are missing, and returns the consumer. It is idempotent
-// and safe to run from several replicas at once. Streams an operator created
-// beforehand are used as they are, except that the dead-letter stream's
+// and safe to run from several replicas at once. The streams it creates get
+// cfg.Replicas replicas. Streams an operator created beforehand are used as
+// they are, except that the dead-letter stream's
 // duplicate window is raised to what cfg needs (see dlqDuplicates); the
 // consumer's editable settings (ack_wait, max_ack_pending, max_deliver) are
 // brought in line with cfg.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Consumer, error) {
-	if err := ensureStream(ctx, js, StreamConfig(cfg.Stream)); err != nil {
+	replicas := max(cfg.Replicas, 1)
+	sc := StreamConfig(cfg.Stream)
+	sc.Replicas = replicas
+	if err := ensureStream(ctx, js, sc); err != nil {
 		return nil, err
 	}
 	dlq := DLQStreamConfig(cfg.DLQStream)
+	dlq.Replicas = replicas
 	dlq.Duplicates = max(dlq.Duplicates, dlqDuplicates(cfg.AckWait))
 	if err := ensureStream(ctx, js, dlq); err != nil {
 		return nil, err

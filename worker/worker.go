@@ -14,6 +14,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/batcher"
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/internal/lease"
 )
 
 // Worker pulls intents from JetStream and purges them. Create it with New and
@@ -70,6 +71,7 @@ type Worker struct {
 	flushing atomic.Bool   // shutdown: hand out chunks regardless of windows
 	settled  chan struct{} // cap 1: a call finished or a message was settled
 	consumer atomic.Bool   // intake is bound to the consumer
+	role     atomic.Value  // Role
 	calls    sync.WaitGroup
 }
 
@@ -135,32 +137,64 @@ func (w *Worker) maxKeys(zoneID string, k intent.Kind) int {
 	return a.limits.MaxPerRequest(k == intent.KindFile)
 }
 
-// Run ensures the streams and the consumer, then pulls and purges until ctx
-// is cancelled. It then shuts down in order within cfg.ShutdownTimeout:
-// stop pulling, flush what is pending at once, ack what succeeds, nak the
-// rest. It returns nil after a clean shutdown, or the error that stopped it.
+// Run ensures the streams, the consumer and the KV buckets, then campaigns
+// for the lease: as a standby it only waits; once active it pulls and
+// purges until ctx is cancelled or it loses the lease (it then releases
+// what it holds and campaigns again). On cancellation an active replica
+// shuts down in order within cfg.ShutdownTimeout: stop pulling, flush what
+// is pending at once, ack what succeeds, store the last dead letters, nak
+// the rest, release the lease. It returns nil after a clean shutdown, or
+// the error that stopped it.
 func (w *Worker) Run(ctx context.Context) error {
 	cons, err := Ensure(ctx, w.js, w.cfg)
 	if err != nil {
 		return err
 	}
+	leases, limits, err := ensureBuckets(ctx, w.js, w.cfg)
+	if err != nil {
+		return err
+	}
+	for _, a := range w.accounts {
+		a.fenced = true
+	}
 	bg := w.startBackground(ctx)
 
-	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
+	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer, "replica", w.cfg.Replica,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
-	// Count start-up as a wake: a backlog waiting in the stream is then
-	// pulled whole (or for one window) before the senders look, so its
-	// duplicates and coverers are seen before the first chunk leaves.
-	w.lastWake = time.Now()
-	intakeErr := w.intake(ctx, cons)
-	if w.lateWake != nil {
-		w.lateWake.Stop()
+	el := lease.New(lease.Config{KV: leases, Name: w.cfg.Consumer, Holder: w.cfg.Replica,
+		TTL: w.cfg.LeaseTTL, Logger: w.log})
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	for {
+		w.setRole(RoleStandby)
+		t, err := el.Acquire(ctx)
+		if err != nil {
+			break // ctx is done
+		}
+		intakeErr, lost := w.serve(ctx, cons, limits, t)
+		if !lost {
+			w.stopBackground(bg, t.Lost())
+			w.setRole(RoleStandby)
+			if err := t.Release(context.WithoutCancel(ctx)); err != nil {
+				w.log.Warn("lease_release_failed", "err", err)
+			}
+			w.metrics.terms.WithLabelValues("released").Inc()
+			if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
+				return intakeErr
+			}
+			w.log.Info("worker_stopped")
+			return nil
+		}
+		w.demote(t)
+		// Do not campaign again at once: whatever cost us the term
+		// (NATS electing, a limits bucket we could not write) needs time.
+		retry.Reset(w.cfg.LeaseTTL / 3)
+		select {
+		case <-ctx.Done():
+		case <-retry.C:
+		}
 	}
-
-	w.stopBackground(bg)
-	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
-		return intakeErr
-	}
+	w.stopBackground(bg, nil)
 	w.log.Info("worker_stopped")
 	return nil
 }
@@ -168,7 +202,8 @@ func (w *Worker) Run(ctx context.Context) error {
 // shutdown flushes whatever is pending, without waiting for windows, until
 // nothing is pending or in flight or the deadline passes, then cancels the
 // senders (and with them any call still running).
-func (w *Worker) shutdown(stopSenders context.CancelFunc) {
+// A lost lease ends it early: nothing more can be called.
+func (w *Worker) shutdown(stopSenders context.CancelFunc, lost <-chan struct{}) {
 	start := time.Now()
 	w.flushing.Store(true)
 	w.wakeAll()
@@ -177,6 +212,10 @@ func (w *Worker) shutdown(stopSenders context.CancelFunc) {
 	for !w.idle() {
 		select {
 		case <-w.settled:
+		case <-lost:
+			w.log.Warn("shutdown_lease_lost", "held_messages", w.heldCount())
+			stopSenders()
+			return
 		case <-deadline.C:
 			s := w.stats()
 			w.log.Warn("shutdown_deadline_passed", "pending_keys", s.PendingKeys,
@@ -194,9 +233,16 @@ func (w *Worker) idle() bool {
 	return s.PendingKeys == 0 && s.InFlightKeys == 0
 }
 
-// Ready reports whether the worker is doing its job: bound to the consumer
-// and no account paused because Cloudflare refused its credentials.
+// Ready reports whether the worker is doing its job: a standby waiting for
+// the lease, or the active replica bound to the consumer with no account
+// paused because Cloudflare refused its credentials.
 func (w *Worker) Ready() error {
+	switch w.Role() {
+	case RoleStarting:
+		return errors.New("starting")
+	case RoleStandby:
+		return nil
+	}
 	if !w.consumer.Load() {
 		return errors.New("not consuming")
 	}

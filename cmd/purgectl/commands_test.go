@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/purge-worker/purge-worker/cfclient"
+	"github.com/purge-worker/purge-worker/internal/lease"
 	"github.com/purge-worker/purge-worker/internal/testutil"
 	"github.com/purge-worker/purge-worker/worker"
 )
@@ -106,6 +107,7 @@ func TestStatus(t *testing.T) {
 		`(?m)^stream\s+PURGE\s+messages 1\s+bytes \d+\s+retention WorkQueue`,
 		`(?m)^consumer\s+purge-worker\s+not created yet`,
 		`(?m)^dlq\s+PURGE_DLQ\s+messages 0`,
+		`(?m)^active\s+none\s+no replica has started yet`,
 	} {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("status output does not match %s:\n%s", re, r.stdout)
@@ -123,6 +125,22 @@ func TestStatus(t *testing.T) {
 		t.Errorf("status output does not show the consumer:\n%s", r.stdout)
 	}
 	purgectl(t, "", "status", "--server", e.url, "--stream", "NOPE").wantFail(t, 1, "NOPE")
+
+	kv, err := e.js.CreateKeyValue(context.Background(), lease.BucketConfig(15*time.Second, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, err := lease.New(lease.Config{KV: kv, Name: "purge-worker", Holder: "replica-a", TTL: 15 * time.Second}).
+		Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Release(context.Background())
+	r = purgectl(t, "", "status", "--server", e.url)
+	r.wantOK(t)
+	if want := fmt.Sprintf(`(?m)^active\s+replica-a\s+term %d\s+since `, term.ID()); !regexp.MustCompile(want).MatchString(r.stdout) {
+		t.Errorf("status output does not name the active replica (%s):\n%s", want, r.stdout)
+	}
 }
 
 // deadLetter stores a copy on the DLQ as the worker does.

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/purge-worker/purge-worker/internal/lease"
 )
 
 type streamFlags struct {
@@ -55,6 +59,9 @@ func (e env) status(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "consumer\t%s\tpending %d\tack-pending %d\tredelivered %d\twaiting pulls %d\n",
 			f.consumer, info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting)
 	}
+	if err := activeReplica(ctx, js, tw, f.consumer); err != nil {
+		return err
+	}
 	dlq, err := js.Stream(ctx, f.dlq)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -63,6 +70,29 @@ func (e env) status(ctx context.Context, args []string) error {
 		return fmt.Errorf("stream %s: %w", f.dlq, err)
 	default:
 		fmt.Fprintf(tw, "dlq\t%s\tmessages %d\n", f.dlq, dlq.CachedInfo().State.Msgs)
+	}
+	return nil
+}
+
+// activeReplica prints which replica holds the consumer's lease.
+func activeReplica(ctx context.Context, js jetstream.JetStream, w io.Writer, consumer string) error {
+	kv, err := js.KeyValue(ctx, lease.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		fmt.Fprintf(w, "active\tnone\tno replica has started yet\n")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kv bucket %s: %w", lease.Bucket, err)
+	}
+	rec, term, ok, err := lease.Current(ctx, kv, consumer)
+	switch {
+	case err != nil:
+		return fmt.Errorf("lease of %s: %w", consumer, err)
+	case !ok:
+		fmt.Fprintf(w, "active\tnone\tno replica holds the lease (standbys take over within lease_ttl)\n")
+	default:
+		fmt.Fprintf(w, "active\t%s\tterm %d\tsince %s\trenewed %s ago\n", rec.Holder, term,
+			rec.Since.UTC().Format(time.RFC3339), time.Since(rec.Renewed).Round(time.Second))
 	}
 	return nil
 }

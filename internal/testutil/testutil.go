@@ -1,5 +1,6 @@
 // Package testutil holds the helpers the project's tests share: a real
-// nats-server with JetStream embedded in the test process, a client of it
+// nats-server with JetStream embedded in the test process (alone, or as a
+// three-node cluster whose nodes can be restarted), a client of it
 // and the messages of a stream, free loopback addresses, a buffer that
 // concurrent writers may share, polling for an outcome (Eventually), the
 // oracle of what Cloudflare purged by its own rules (Coverage). Only
