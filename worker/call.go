@@ -106,7 +106,10 @@ func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
 // attempt makes one API call and records it.
 func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode intent.Mode, kind intent.Kind, keys []intent.Key) error {
 	start := time.Now()
-	_, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
+	resp, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
+	if err == nil {
+		w.track.called(zone, mode, kind, keys, resp.ID, start)
+	}
 	typ := kind.String()
 	w.metrics.calls.WithLabelValues(typ, outcome(ctx, err)).Inc()
 	w.metrics.callDuration.WithLabelValues(typ).Observe(time.Since(start).Seconds())

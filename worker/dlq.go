@@ -79,6 +79,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg Message, kind, reason strin
 	if err := msg.TermWithReason(truncate(reason, 200)); err != nil {
 		w.log.Warn("term_failed", "seq", seq, "err", err)
 	}
+	w.track.deadLettered(msg, seq, reason, time.Now())
 	w.metrics.deadLettered.WithLabelValues(kind).Inc()
 	w.metrics.acks.WithLabelValues("term").Inc()
 	w.log.Warn("dead_lettered", "seq", seq, "subject", msg.Subject(), "reason", reason)

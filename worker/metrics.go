@@ -20,6 +20,7 @@ type metrics struct {
 	acks         *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
 	authPaused   *prometheus.GaugeVec
+	statusWrites *prometheus.CounterVec
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
@@ -72,6 +73,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_account_auth_failed",
 			Help: "1 while an account is paused because Cloudflare refused its credentials.",
 		}, []string{"account"}),
+		statusWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_status_writes_total",
+			Help: "Status records of tracked intents written to KV, by result (ok, failed: retried, dropped: queue full).",
+		}, []string{"result"}),
 	}
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
@@ -81,7 +86,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	m.redelivered = m.intents.WithLabelValues("redelivered")
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
-			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused)
+			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.authPaused, m.statusWrites)
 	}
 	return m
 }

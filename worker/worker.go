@@ -25,6 +25,7 @@ type Worker struct {
 	dlq     msgPublisher // js, except in unit tests
 	zones   *intent.Zones
 	metrics *metrics
+	track   *tracker // status records of tracked intents
 
 	accounts []*account
 	byZone   map[string]*account // zone ID -> account
@@ -96,6 +97,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		acct.zones[zone.ID] = true
 		w.byZone[zone.ID] = acct
 	}
+	w.track = newTracker(newWriter(js, cfg.StatusTTL, w.log, w.metrics))
 	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys})
 	w.registerGauges(cfg.Registerer)
 	return w, nil
@@ -131,6 +133,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		loops.Go(func() { w.runSender(sendCtx, a) })
 	}
 	loops.Go(func() { w.keepAlive(sendCtx) })
+	// The status writer outlives the senders: the last acks of the
+	// shutdown flush have records to write.
+	trackCtx, stopTrack := context.WithCancel(context.WithoutCancel(ctx))
+	var tracking sync.WaitGroup
+	tracking.Go(func() { w.track.w.run(trackCtx) })
 
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
@@ -147,6 +154,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	loops.Wait()
 	w.calls.Wait()
 	w.releaseAll()
+	stopTrack()
+	tracking.Wait()
 	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
 		return intakeErr
 	}

@@ -142,6 +142,7 @@ func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		MaxDeliver:      cfg.NATS.MaxDeliver,
 		Window:          cfg.Batch.Window,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		StatusTTL:       cfg.NATS.StatusTTL,
 		Logger:          log,
 		Registerer:      reg,
 	}

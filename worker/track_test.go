@@ -1,0 +1,188 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/status"
+)
+
+// publishTracked stores in with the Purge-Track header.
+func (h *harness) publishTracked(in *intent.Intent) *jetstream.PubAck {
+	h.t.Helper()
+	ack, err := intent.Publish(context.Background(), h.js, intent.Subject(in), in, intent.Tracked())
+	if err != nil {
+		h.t.Fatalf("publish: %v", err)
+	}
+	return ack
+}
+
+// record waits until the status record of id is settled and returns it.
+func (h *harness) record(id string) status.Record {
+	h.t.Helper()
+	var rec status.Record
+	h.eventually(30*time.Second, "settled record of "+id, func() bool {
+		kv, err := status.Open(context.Background(), h.js)
+		if err != nil {
+			return false
+		}
+		rec, err = status.Get(context.Background(), kv, id)
+		return err == nil && rec.Settled()
+	})
+	return rec
+}
+
+func TestTrackedIntentRecordsTheCoveringCalls(t *testing.T) {
+	h := newHarness(t, withPlan("enterprise"))
+	h.start()
+	published := time.Now()
+	a := &intent.Intent{Zone: "example.com", ID: "deploy-1",
+		Files: []intent.File{{URL: "https://www.example.com/a.css"}, {URL: "https://www.example.com/b.css"}},
+		Tags:  []string{"post-1"}}
+	// An id that is no valid KV key as it is.
+	b := &intent.Intent{Zone: "example.org", ID: "cms.delivery/7+x", Tags: []string{"post-2"}}
+	untracked := &intent.Intent{Zone: "example.com", ID: "plain-1", Tags: []string{"post-3"}}
+	ackA := h.publishTracked(a)
+	ackB := h.publishTracked(b)
+	h.publish(untracked)
+
+	ra := h.record(a.ID)
+	if ra.State != status.Purged || ra.Seq != ackA.Sequence || ra.Subject != "purge.example_com" {
+		t.Fatalf("record of a = %+v", ra)
+	}
+	types := map[string]bool{}
+	for _, c := range ra.Calls {
+		types[c.Type] = true
+		if c.ZoneID != testZones[0].ID || c.Mode != "purge" || c.CloudflareID == "" || c.Issued.Before(published.Add(-time.Second)) {
+			t.Errorf("call of a = %+v", c)
+		}
+	}
+	if !types["files"] || !types["tags"] || len(ra.Calls) != 2 {
+		t.Errorf("calls of a = %+v, want one files and one tags call", ra.Calls)
+	}
+	// Every call it lists is one Cloudflare accepted.
+	if got := len(h.accepted()); got < len(ra.Calls) {
+		t.Errorf("cloudflare accepted %d calls, the record lists %d", got, len(ra.Calls))
+	}
+	rb := h.record(b.ID)
+	if rb.State != status.Purged || rb.Seq != ackB.Sequence || len(rb.Calls) != 1 || rb.Calls[0].ZoneID != testZones[1].ID {
+		t.Fatalf("record of b = %+v", rb)
+	}
+	h.waitDrained(30 * time.Second)
+	kv := must(status.Open(context.Background(), h.js))
+	if _, err := status.Get(context.Background(), kv, untracked.ID); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("untracked intent has a record: err %v", err)
+	}
+	if st := must(kv.Status(context.Background())); st.TTL() != 24*time.Hour {
+		t.Errorf("bucket TTL %s, want the 24h default", st.TTL())
+	}
+}
+
+func TestTrackedIntentDeadLettered(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	// Refused on arrival: unknown zone.
+	bad := &nats.Msg{Subject: "purge.x", Data: []byte(`{"zone":"nope.example","tags":["t"]}`), Header: nats.Header{}}
+	bad.Header.Set(nats.MsgIdHdr, "bad-1")
+	bad.Header.Set(intent.HeaderTrack, "true")
+	if _, err := h.js.PublishMsg(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	// Refused by Cloudflare.
+	h.cf.RejectKeys("https://www.example.com/refused")
+	h.publishTracked(&intent.Intent{Zone: "example.com", ID: "refused-1",
+		Files: []intent.File{{URL: "https://www.example.com/refused"}}})
+
+	r := h.record("bad-1")
+	if r.State != status.DeadLettered || !strings.Contains(r.Reason, "nope.example") {
+		t.Errorf("record of the invalid intent = %+v", r)
+	}
+	r = h.record("refused-1")
+	if r.State != status.DeadLettered || !strings.Contains(r.Reason, "https://www.example.com/refused") || len(r.Calls) != 0 {
+		t.Errorf("record of the refused intent = %+v", r)
+	}
+}
+
+// failingKV refuses the first fails puts, then stores.
+type failingKV struct {
+	mu    sync.Mutex
+	fails int
+	puts  map[string][]byte
+}
+
+func (f *failingKV) Put(_ context.Context, key string, value []byte) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return 0, errors.New("kv unavailable")
+	}
+	f.puts[key] = value
+	return uint64(len(f.puts)), nil
+}
+
+func (f *failingKV) stored(key string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.puts[key]
+}
+
+func TestStatusWriteRetriedAndOnlyTheLatestKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kv := &failingKV{fails: 3, puts: map[string][]byte{}}
+		m := newMetrics(nil)
+		wr := newWriter(nil, time.Hour, testLogger(t), m)
+		wr.open = func(context.Context) (kvPutter, error) { return kv, nil }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); wr.run(ctx) }()
+
+		wr.put(status.Record{ID: "x", State: status.Pending})
+		synctest.Wait()
+		// The pending write failed; before the retry the intent is purged.
+		wr.put(status.Record{ID: "x", State: status.Purged})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := string(kv.stored("x")); !strings.Contains(got, `"state":"purged"`) {
+			t.Errorf("stored %q, want the purged record", got)
+		}
+		var failed dto.Metric
+		_ = m.statusWrites.WithLabelValues("failed").Write(&failed)
+		if f := failed.GetCounter().GetValue(); f != 3 {
+			t.Errorf("failed writes counted %v, want 3", f)
+		}
+		cancel()
+		<-done
+	})
+}
+
+func TestPurgesGoOnWhileStatusWritesFail(t *testing.T) {
+	h := newHarness(t)
+	// A stream in the bucket's place that it cannot be turned into: every
+	// attempt to open the bucket fails.
+	if _, err := h.js.CreateStream(context.Background(), jetstream.StreamConfig{
+		Name: "KV_" + status.Bucket, Subjects: []string{"$KV." + status.Bucket + ".>"},
+		Retention: jetstream.WorkQueuePolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	for i := range 20 {
+		h.publishTracked(&intent.Intent{Zone: "example.com", ID: "t-" + string(rune('a'+i)),
+			Files: []intent.File{{URL: "https://www.example.com/p" + string(rune('a'+i))}}})
+	}
+	h.waitDrained(30 * time.Second)
+	h.eventually(30*time.Second, "failed status writes counted", func() bool {
+		return h.metric("purge_worker_status_writes_total", map[string]string{"result": "failed"}) > 0
+	})
+}
