@@ -62,6 +62,7 @@ const filterMax = 100
 // Watcher follows the records of a set of intents as the worker writes
 // them. Start it before publishing the intents, so that no write is missed.
 type Watcher struct {
+	kv   jetstream.KeyValue
 	kw   jetstream.KeyWatcher
 	want map[string]uint64 // id -> stream sequence (0: any)
 	got  map[string]Record
@@ -85,7 +86,7 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, ids []string) (*Watcher, 
 	if err != nil {
 		return nil, fmt.Errorf("watch status bucket %s: %w", Bucket, err)
 	}
-	w := &Watcher{kw: kw, want: make(map[string]uint64, len(ids)), got: make(map[string]Record, len(ids))}
+	w := &Watcher{kv: kv, kw: kw, want: make(map[string]uint64, len(ids)), got: make(map[string]Record, len(ids))}
 	for _, id := range ids {
 		w.want[id] = 0
 	}
@@ -109,9 +110,23 @@ func (w *Watcher) Expect(id string, seq uint64) {
 	}
 }
 
-// Note takes a record read another way (a Get for an intent whose publish
-// was a duplicate, so the worker may have settled it before the watch).
-func (w *Watcher) Note(r Record) (settled bool) { return w.take(r) }
+// Fetch reads the current record of id once, for an intent the watch may
+// have missed: one whose publish was a duplicate, stored (and maybe
+// settled) before the watch began. each is called as by Wait. No record is
+// not an error.
+func (w *Watcher) Fetch(ctx context.Context, id string, each func(Record)) error {
+	r, err := Get(ctx, w.kv, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if w.take(r) && each != nil {
+		each(r)
+	}
+	return nil
+}
 
 // Wait returns once every watched intent is settled, or when ctx ends
 // (with ctx's error). each, if not nil, is called once for every intent
