@@ -23,9 +23,14 @@ func BucketConfig(ttl time.Duration) jetstream.KeyValueConfig {
 	}
 }
 
+// Source opens KV buckets; jetstream.JetStream implements it.
+type Source interface {
+	KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue, error)
+}
+
 // Open returns the status bucket for reading; ErrNoBucket if it does not
 // exist.
-func Open(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+func Open(ctx context.Context, js Source) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return nil, ErrNoBucket

@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Tokens:     revealAll(cfg.HTTP.IngestTokens),
 		Zones:      w.Zones(),
 		Publisher:  js,
+		Status:     js,
 		Ready:      w.Ready,
 		Gatherer:   reg,
 		Registerer: reg,
