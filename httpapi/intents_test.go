@@ -20,8 +20,7 @@ import (
 func withStatus(c *Config) { c.Status = c.Publisher.(status.Source) }
 
 // startWorker runs a worker on e's server against a cftest fake of
-// Cloudflare until the test ends, and creates the status bucket as its
-// first record would.
+// Cloudflare until the test ends, and waits for its status bucket.
 func (e *env) startWorker() *cftest.Server {
 	e.t.Helper()
 	cf := cftest.NewServer()
@@ -45,7 +44,14 @@ func (e *env) startWorker() *cftest.Server {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	e.t.Cleanup(func() { cancel(); <-done })
-	e.ensureBucket()
+	// The worker creates the status bucket as it starts; ?wait needs it.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, err := status.Open(ctx, e.js); err != nil; _, err = status.Open(ctx, e.js) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no status bucket 30s after the worker started: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return cf
 }
 

@@ -186,3 +186,25 @@ func TestPurgesGoOnWhileStatusWritesFail(t *testing.T) {
 		return h.metric("purge_worker_status_writes_total", map[string]string{"result": "failed"}) > 0
 	})
 }
+
+func TestStatusBucketCreatedAtStartWithTheConfiguredTTL(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.StatusTTL = 90 * time.Minute
+	h.start()
+	var ttl time.Duration
+	h.eventually(30*time.Second, "status bucket", func() bool {
+		kv, err := status.Open(context.Background(), h.js)
+		if err != nil {
+			return false
+		}
+		st, err := kv.Status(context.Background())
+		if err != nil {
+			return false
+		}
+		ttl = st.TTL()
+		return true
+	})
+	if ttl != 90*time.Minute {
+		t.Errorf("bucket TTL %s, want 1h30m", ttl)
+	}
+}

@@ -86,15 +86,20 @@ func (wr *writer) put(rec status.Record) {
 	}
 }
 
-// run writes queued records until ctx is cancelled, then makes one last
-// attempt, bounded by writeTimeout, to write what is left.
+// run creates the bucket and writes queued records until ctx is
+// cancelled, then makes one last attempt, bounded by writeTimeout, to write
+// what is left.
 func (wr *writer) run(ctx context.Context) {
+	if wr.open == nil {
+		return
+	}
 	back := backoff.NewExponentialBackOff()
 	back.InitialInterval = 100 * time.Millisecond
 	back.MaxInterval = 10 * time.Second
 	back.MaxElapsedTime = 0
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
+	// Open the bucket at once, not at the first record: a publisher
+	// waiting for records needs it before it publishes.
+	retry := time.NewTimer(0)
 	defer retry.Stop()
 	var kv kvPutter
 	var notBefore time.Time // while backing off, new records wait too

@@ -50,9 +50,14 @@ func startWorker(t *testing.T, e *natsEnv, plan string) *cftest.Server {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	// The worker creates the status bucket when it writes its first
-	// record; purgectl --wait needs it before publishing.
-	ensureBucket(t, e)
+	// The worker creates the status bucket as it starts; --wait needs it.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, err := status.Open(ctx, e.js); err != nil; _, err = status.Open(ctx, e.js) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no status bucket 30s after the worker started: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return cf
 }
 
