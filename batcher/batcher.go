@@ -119,7 +119,7 @@ func (b *Batcher) Add(h Handle, received time.Time, parts []intent.Part) bool {
 		}
 		sp := b.space(p.ZoneID, p.Mode)
 		for _, k := range p.Keys {
-			b.addKey(sp, hd, k, received)
+			b.addKey(sp, hd, k, p.Priority, received)
 		}
 	}
 	return true
@@ -139,7 +139,7 @@ func (b *Batcher) newHandle(h Handle) *handle {
 }
 
 // addKey records that hd needs k in sp.
-func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, received time.Time) {
+func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, prio intent.Priority, received time.Time) {
 	if k.Kind == intent.KindEverything {
 		k = everything
 	}
@@ -152,10 +152,11 @@ func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, received time.Time
 		b.hold(e, hd)
 		b.dups++
 		b.lower(e, received)
+		b.raise(e, prio)
 		return
 	}
 	b.seq++
-	e := &entry{key: k, sp: sp, host: intent.HostOf(k), seq: b.seq, at: received, heapIdx: -1}
+	e := &entry{key: k, sp: sp, host: intent.HostOf(k), seq: b.seq, at: received, prio: prio, heapIdx: -1}
 	b.hold(e, hd)
 	b.place(e, true)
 }

@@ -55,20 +55,22 @@ type chunk struct {
 	roots []*entry  // in the order of Chunk.Keys
 }
 
-// Next hands out one chunk and marks its keys in flight. It picks a full
-// group first (as many pending keys as the current maximum for its zone and
-// kind; purge_everything is always full), otherwise the group whose oldest
-// pending key has waited Window or longer at now, oldest first, and
-// otherwise returns false. With f.Patient a full group waits for its window
-// like any other; with f.Force every non-empty group is ready. A
-// chunk never mixes zones, modes or kinds; it takes the group's oldest keys,
-// up to the maximum. Keys covered by a key of the chunk ride along with it.
+// Next hands out one chunk and marks its keys in flight. A group is ready
+// when it is full (as many pending keys as the current maximum for its zone
+// and kind; purge_everything is always full) or its oldest pending key has
+// waited Window or longer at now; with f.Patient a full group waits for its
+// window like any other; with f.Force every non-empty group is ready. Of
+// the ready groups Next picks the one with the highest pending priority,
+// then a full one, then the oldest, and returns false if none is ready. A
+// chunk never mixes zones, modes or kinds; it takes the group's keys
+// highest priority first and oldest first within a priority, up to the
+// maximum. Keys covered by a key of the chunk ride along with it.
 func (b *Batcher) Next(now time.Time, f Filter) (Chunk, bool) {
 	g := b.pick(now, f)
 	if g == nil {
 		return Chunk{}, false
 	}
-	n := min(b.max(g.sp.zone, g.kind), len(g.heap))
+	n := min(b.max(g.sp.zone, g.kind), g.n)
 	b.lastID++
 	b.handed++
 	c := &chunk{id: b.lastID, sp: g.sp, kind: g.kind, at: now, roots: make([]*entry, n)}
@@ -116,11 +118,24 @@ func (b *Batcher) pick(now time.Time, f Filter) *group {
 		if !full && !f.Force && now.Before(g.oldest().Add(b.window)) {
 			continue
 		}
-		if best == nil || full && !bestFull || full == bestFull && olderGroup(g, best) {
+		if best == nil || before(g, full, best, bestFull) {
 			best, bestFull = g, full
 		}
 	}
 	return best
+}
+
+// before orders the groups ready to go: the highest pending priority
+// first, so that keys of a high intent take the next token; then full
+// groups; then the oldest.
+func before(a *group, aFull bool, b *group, bFull bool) bool {
+	if pa, pb := a.top(), b.top(); pa != pb {
+		return pa > pb
+	}
+	if aFull != bFull {
+		return aFull
+	}
+	return olderGroup(a, b)
 }
 
 // olderGroup orders groups by oldest pending key, then by creation.
@@ -133,7 +148,7 @@ func olderGroup(a, b *group) bool {
 
 // full reports whether g has at least a whole chunk pending.
 func (b *Batcher) full(g *group) bool {
-	return len(g.heap) >= b.max(g.sp.zone, g.kind)
+	return g.n >= b.max(g.sp.zone, g.kind)
 }
 
 // max returns the current per-request maximum for zone and kind: the plan's

@@ -48,10 +48,11 @@ func genKey(t *rapid.T) intent.Key {
 	return file(u)
 }
 
-// genParts draws one intent's parts: one mode, one part per zone, keys
-// deduplicated within a part as package intent delivers them.
+// genParts draws one intent's parts: one mode and priority, one part per
+// zone, keys deduplicated within a part as package intent delivers them.
 func genParts(t *rapid.T) []intent.Part {
 	mode := rapid.SampledFrom([]intent.Mode{intent.ModePurge, intent.ModeInvalidate}).Draw(t, "mode")
+	prio := rapid.SampledFrom([]intent.Priority{intent.PriorityLow, intent.PriorityNormal, intent.PriorityHigh}).Draw(t, "priority")
 	zones := rapid.SliceOfNDistinct(rapid.SampledFrom(propZones), 1, 2, rapid.ID[string]).Draw(t, "zones")
 	var parts []intent.Part
 	for _, z := range zones {
@@ -61,7 +62,7 @@ func genParts(t *rapid.T) []intent.Part {
 				keys = append(keys, k)
 			}
 		}
-		parts = append(parts, intent.Part{ZoneID: z, Mode: mode, Keys: keys})
+		parts = append(parts, intent.Part{ZoneID: z, Mode: mode, Priority: prio, Keys: keys})
 	}
 	return parts
 }

@@ -117,12 +117,14 @@ func TestTrackedIntentDeadLettered(t *testing.T) {
 type failingKV struct {
 	mu    sync.Mutex
 	fails int
+	tries int
 	puts  map[string][]byte
 }
 
 func (f *failingKV) Put(_ context.Context, key string, value []byte) (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tries++
 	if f.fails > 0 {
 		f.fails--
 		return 0, errors.New("kv unavailable")
@@ -131,13 +133,19 @@ func (f *failingKV) Put(_ context.Context, key string, value []byte) (uint64, er
 	return uint64(len(f.puts)), nil
 }
 
-func (f *failingKV) stored(key string) []byte {
+func (f *failingKV) stored(key string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.puts[key]
+	return string(f.puts[key])
 }
 
-func TestStatusWriteRetriedAndOnlyTheLatestKept(t *testing.T) {
+func (f *failingKV) attempts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tries
+}
+
+func TestStatusWritesWaitRetryAndKeepOnlyTheLatest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		kv := &failingKV{fails: 3, puts: map[string][]byte{}}
 		m := newMetrics(nil)
@@ -145,15 +153,31 @@ func TestStatusWriteRetriedAndOnlyTheLatestKept(t *testing.T) {
 		wr.open = func(context.Context) (kvPutter, error) { return kv, nil }
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); wr.run(ctx) }()
+		go func() {
+			defer close(done)
+			wr.run(ctx, func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), time.Second)
+			})
+		}()
 
-		wr.put(status.Record{ID: "x", State: status.Pending})
+		// A pending record waits, in case the intent is settled soon.
+		wr.put(status.Record{ID: "x", State: status.Pending, Updated: time.Now()})
+		time.Sleep(pendingDelay - time.Millisecond)
 		synctest.Wait()
-		// The pending write failed; before the retry the intent is purged.
-		wr.put(status.Record{ID: "x", State: status.Purged})
+		if n := kv.attempts(); n != 0 {
+			t.Fatalf("%d writes before the pending record was due", n)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := kv.attempts(); n != 1 {
+			t.Fatalf("%d writes once the pending record was due, want 1 (failed)", n)
+		}
+		// The write failed; before the retry the intent is purged: the
+		// retries write the purged record.
+		wr.put(status.Record{ID: "x", State: status.Purged, Updated: time.Now()})
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if got := string(kv.stored("x")); !strings.Contains(got, `"state":"purged"`) {
+		if got := kv.stored("x"); !strings.Contains(got, `"state":"purged"`) {
 			t.Errorf("stored %q, want the purged record", got)
 		}
 		var failed dto.Metric
@@ -161,8 +185,25 @@ func TestStatusWriteRetriedAndOnlyTheLatestKept(t *testing.T) {
 		if f := failed.GetCounter().GetValue(); f != 3 {
 			t.Errorf("failed writes counted %v, want 3", f)
 		}
+
+		// An intent settled before its pending record was due: one write.
+		before := kv.attempts()
+		wr.put(status.Record{ID: "y", State: status.Pending, Updated: time.Now()})
+		time.Sleep(time.Second)
+		wr.put(status.Record{ID: "y", State: status.DeadLettered, Updated: time.Now()})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := kv.attempts() - before; n != 1 || !strings.Contains(kv.stored("y"), "dead_lettered") {
+			t.Errorf("%d writes for y (%s), want one, the final record", n, kv.stored("y"))
+		}
+
+		// At shutdown, a pending record not yet due is written too.
+		wr.put(status.Record{ID: "z", State: status.Pending, Updated: time.Now()})
 		cancel()
 		<-done
+		if !strings.Contains(kv.stored("z"), "pending") {
+			t.Errorf("pending record not written at shutdown: %q", kv.stored("z"))
+		}
 	})
 }
 

@@ -22,8 +22,13 @@ const (
 	// writeConcurrency is how many KV puts run at once: a deploy's
 	// thousands of tracked intents are written in round trips, not one
 	// after another.
-	writeConcurrency = 16
+	writeConcurrency = 32
 	writeTimeout     = 5 * time.Second
+	// pendingDelay is how long a pending record waits before it is
+	// written. Most intents are settled within a window or two, and their
+	// final record then replaces the pending one unwritten: one KV write
+	// per intent instead of two, which is most of what tracking costs.
+	pendingDelay = 2 * time.Second
 )
 
 // kvOpener creates or updates the status bucket; jetstream.JetStream
@@ -48,13 +53,19 @@ type writer struct {
 	metrics *metrics
 
 	mu    sync.Mutex
-	queue map[string]status.Record // by KV key
-	wake  chan struct{}            // cap 1
+	queue map[string]queued // by KV key
+	wake  chan struct{}     // cap 1
+}
+
+// queued is a record waiting to be written from due on.
+type queued struct {
+	rec status.Record
+	due time.Time
 }
 
 func newWriter(js kvOpener, ttl time.Duration, log *slog.Logger, m *metrics) *writer {
 	wr := &writer{log: log.With("component", "status"), metrics: m,
-		queue: make(map[string]status.Record), wake: make(chan struct{}, 1)}
+		queue: make(map[string]queued), wake: make(chan struct{}, 1)}
 	if js != nil {
 		wr.open = func(ctx context.Context) (kvPutter, error) {
 			return js.CreateOrUpdateKeyValue(ctx, status.BucketConfig(ttl))
@@ -63,33 +74,40 @@ func newWriter(js kvOpener, ttl time.Duration, log *slog.Logger, m *metrics) *wr
 	return wr
 }
 
-// put queues rec for writing; it never blocks.
+// put queues rec for writing; it never blocks. A pending record is due
+// pendingDelay after rec.Updated, a final one at once.
 func (wr *writer) put(rec status.Record) {
 	if wr.open == nil {
 		return
 	}
+	q := queued{rec: rec, due: rec.Updated}
+	if !rec.Settled() {
+		q.due = q.due.Add(pendingDelay)
+	}
 	key := status.Key(rec.ID)
 	wr.mu.Lock()
-	_, queued := wr.queue[key]
-	full := !queued && len(wr.queue) >= maxQueuedRecords
+	_, replaces := wr.queue[key]
+	full := !replaces && len(wr.queue) >= maxQueuedRecords
 	if !full {
-		wr.queue[key] = rec
+		wr.queue[key] = q
 	}
 	wr.mu.Unlock()
 	if full {
 		wr.metrics.statusWrites.WithLabelValues("dropped").Inc()
 		return
 	}
-	select {
-	case wr.wake <- struct{}{}:
-	default:
+	if rec.Settled() {
+		select {
+		case wr.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// run creates the bucket and writes queued records until ctx is
-// cancelled, then makes one last attempt, bounded by writeTimeout, to write
-// what is left.
-func (wr *writer) run(ctx context.Context) {
+// run creates the bucket and writes queued records as they fall due until
+// ctx is cancelled, then writes what is left, all of it, until final's
+// deadline.
+func (wr *writer) run(ctx context.Context, final func() (context.Context, context.CancelFunc)) {
 	if wr.open == nil {
 		return
 	}
@@ -99,36 +117,43 @@ func (wr *writer) run(ctx context.Context) {
 	back.MaxElapsedTime = 0
 	// Open the bucket at once, not at the first record: a publisher
 	// waiting for records needs it before it publishes.
-	retry := time.NewTimer(0)
-	defer retry.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	var kv kvPutter
 	var notBefore time.Time // while backing off, new records wait too
 	for {
 		select {
 		case <-ctx.Done():
-			wr.final(kv)
+			fctx, cancel := final()
+			wr.last(fctx, kv)
+			cancel()
 			return
 		case <-wr.wake:
-			if time.Now().Before(notBefore) {
-				continue
-			}
-		case <-retry.C:
+		case <-timer.C:
 		}
-		var ok bool
+		now := time.Now()
+		if now.Before(notBefore) {
+			timer.Reset(notBefore.Sub(now))
+			continue
+		}
 		if kv == nil {
 			kv = wr.openBucket(ctx)
 		}
+		ok, next := false, time.Time{}
 		if kv != nil {
-			ok = wr.flush(ctx, kv)
+			ok, next = wr.flush(ctx, kv, now)
 		}
-		if ok {
-			back.Reset()
-			notBefore = time.Time{}
+		if !ok {
+			d := back.NextBackOff()
+			notBefore = now.Add(d)
+			timer.Reset(d)
 			continue
 		}
-		d := back.NextBackOff()
-		notBefore = time.Now().Add(d)
-		retry.Reset(d)
+		back.Reset()
+		notBefore = time.Time{}
+		if !next.IsZero() {
+			timer.Reset(max(next.Sub(now), 0))
+		}
 	}
 }
 
@@ -149,39 +174,53 @@ func (wr *writer) openBucket(ctx context.Context) kvPutter {
 	return kv
 }
 
-// final is the last flush at shutdown.
-func (wr *writer) final(kv kvPutter) {
+// last writes every queued record, due or not, at shutdown.
+func (wr *writer) last(ctx context.Context, kv kvPutter) {
+	for ctx.Err() == nil {
+		wr.mu.Lock()
+		n := len(wr.queue)
+		wr.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if kv == nil {
+			if kv = wr.openBucket(ctx); kv == nil {
+				break
+			}
+		}
+		if ok, _ := wr.flush(ctx, kv, time.Time{}); !ok {
+			break
+		}
+	}
 	wr.mu.Lock()
 	n := len(wr.queue)
 	wr.mu.Unlock()
-	if n == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	if kv == nil {
-		if kv = wr.openBucket(ctx); kv == nil {
-			return
-		}
-	}
-	if !wr.flush(ctx, kv) {
-		wr.mu.Lock()
-		n = len(wr.queue)
-		wr.mu.Unlock()
+	if n > 0 {
 		wr.log.Warn("status_records_lost_at_shutdown", "records", n)
 	}
 }
 
-// flush writes every queued record and reports whether all writes
-// succeeded. Failed records go back into the queue unless a newer record of
-// the same intent arrived meanwhile.
-func (wr *writer) flush(ctx context.Context, kv kvPutter) bool {
+// flush writes every record due at now (every record if now is zero) and
+// reports whether all writes succeeded, and when the next record falls due
+// (zero if none waits). Failed records go back into the queue unless a
+// newer record of the same intent arrived meanwhile.
+func (wr *writer) flush(ctx context.Context, kv kvPutter, now time.Time) (bool, time.Time) {
+	batch := make(map[string]status.Record)
+	var next time.Time
 	wr.mu.Lock()
-	batch := wr.queue
-	wr.queue = make(map[string]status.Record, len(batch))
+	for key, q := range wr.queue {
+		if !now.IsZero() && q.due.After(now) {
+			if next.IsZero() || q.due.Before(next) {
+				next = q.due
+			}
+			continue
+		}
+		batch[key] = q.rec
+		delete(wr.queue, key)
+	}
 	wr.mu.Unlock()
 	if len(batch) == 0 {
-		return true
+		return true, next
 	}
 	var (
 		wg     sync.WaitGroup
@@ -210,16 +249,24 @@ func (wr *writer) flush(ctx context.Context, kv kvPutter) bool {
 	wg.Wait()
 	wr.metrics.statusWrites.WithLabelValues("ok").Add(float64(len(batch) - len(failed)))
 	if len(failed) == 0 {
-		return true
+		return true, next
 	}
 	wr.metrics.statusWrites.WithLabelValues("failed").Add(float64(len(failed)))
 	wr.log.Warn("status_write_failed", "records", len(failed), "err", lastEr)
 	wr.mu.Lock()
 	for key, rec := range failed {
 		if _, newer := wr.queue[key]; !newer {
-			wr.queue[key] = rec
+			wr.queue[key] = queued{rec: rec} // due at once on the retry
 		}
 	}
 	wr.mu.Unlock()
-	return false
+	return false, next
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
