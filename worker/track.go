@@ -29,19 +29,32 @@ type tracker struct {
 	active atomic.Int64
 	mu     sync.Mutex
 	msgs   map[uint64]*trackedMsg // by stream sequence
+	// byKey finds the tracked messages that hold a key, and where in
+	// them: a call attributes itself to them in a lookup per key it
+	// carries, however many tracked messages are held.
+	byKey map[scopedKey]map[*trackedMsg]int
+	calls uint64 // calls attributed so far, to number them
+}
+
+// scopedKey is a key with the zone and mode it is purged in.
+type scopedKey struct {
+	zone string
+	mode intent.Mode
+	key  intent.Key
 }
 
 // trackedMsg is a tracked intent the worker holds.
 type trackedMsg struct {
-	rec   status.Record
-	parts []intent.Part
-	// last[i][j] is the index in rec.Calls of the last call that covered
-	// parts[i].Keys[j], or -1.
-	last [][]int
+	rec  status.Record
+	keys []scopedKey // every key of every part
+	// last[i] is the index in rec.Calls of the last call that covered
+	// keys[i], or -1.
+	last     []int
+	lastCall uint64 // number of the call last appended to rec.Calls
 }
 
 func newTracker(w *writer) *tracker {
-	return &tracker{w: w, msgs: make(map[uint64]*trackedMsg)}
+	return &tracker{w: w, msgs: make(map[uint64]*trackedMsg), byKey: make(map[scopedKey]map[*trackedMsg]int)}
 }
 
 // trackedID returns the id to track msg under, or "" if it is not tracked.
@@ -68,16 +81,19 @@ func (t *tracker) received(msg Message, seq uint64, parts []intent.Part, now tim
 	if _, ok := t.msgs[seq]; ok {
 		return
 	}
-	m := &trackedMsg{
-		rec: status.Record{ID: id, State: status.Pending, Subject: msg.Subject(), Seq: seq,
-			Received: now.UTC(), Updated: now.UTC()},
-		parts: parts,
-		last:  make([][]int, len(parts)),
-	}
-	for i, p := range parts {
-		m.last[i] = make([]int, len(p.Keys))
-		for j := range m.last[i] {
-			m.last[i][j] = -1
+	m := &trackedMsg{rec: status.Record{ID: id, State: status.Pending, Subject: msg.Subject(), Seq: seq,
+		Received: now.UTC(), Updated: now.UTC()}}
+	for _, p := range parts {
+		for _, k := range p.Keys {
+			sk := scopedKey{p.ZoneID, p.Mode, k}
+			holders := t.byKey[sk]
+			if holders == nil {
+				holders = make(map[*trackedMsg]int, 1)
+				t.byKey[sk] = holders
+			}
+			holders[m] = len(m.keys)
+			m.keys = append(m.keys, sk)
+			m.last = append(m.last, -1)
 		}
 	}
 	t.msgs[seq] = m
@@ -90,29 +106,53 @@ func (t *tracker) called(zoneID string, mode intent.Mode, kind intent.Kind, keys
 	if t.active.Load() == 0 {
 		return
 	}
-	c := newCallKeys(kind, keys)
 	call := status.Call{Type: kind.String(), Mode: mode.String(), ZoneID: zoneID, Keys: len(keys),
 		Issued: issued.UTC(), CloudflareID: cfID}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, m := range t.msgs {
-		idx := -1
-		for i, p := range m.parts {
-			if p.ZoneID != zoneID || p.Mode != mode {
-				continue
+	t.calls++
+	n := t.calls
+	if kind == intent.KindFile || kind == intent.KindTag {
+		// Files and tags cover only themselves.
+		for _, k := range keys {
+			for m, i := range t.byKey[scopedKey{zoneID, mode, k}] {
+				m.covered(i, n, call)
 			}
-			for j, k := range p.Keys {
-				if !c.covers(k) {
-					continue
-				}
-				if idx < 0 {
-					idx = len(m.rec.Calls)
-					m.rec.Calls = append(m.rec.Calls, call)
-				}
-				m.last[i][j] = idx
+		}
+		return
+	}
+	// Hosts, prefixes and purge_everything cover other keys too: few
+	// calls (they draw on the flex bucket), so a walk over the held
+	// tracked messages is affordable.
+	for _, m := range t.msgs {
+		for i, sk := range m.keys {
+			if sk.zone == zoneID && sk.mode == mode && coversAny(kind, keys, sk.key) {
+				m.covered(i, n, call)
 			}
 		}
 	}
+}
+
+// covered records that call number n covered m.keys[i].
+func (m *trackedMsg) covered(i int, n uint64, call status.Call) {
+	if m.lastCall != n {
+		m.rec.Calls = append(m.rec.Calls, call)
+		m.lastCall = n
+	}
+	m.last[i] = len(m.rec.Calls) - 1
+}
+
+// coversAny reports whether a call of kind with keys covers k.
+func coversAny(kind intent.Kind, keys []intent.Key, k intent.Key) bool {
+	if kind == intent.KindEverything {
+		return true
+	}
+	for _, b := range keys {
+		if b == k || intent.Covers(b, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // purged records that the intent at seq was acked.
@@ -160,6 +200,13 @@ func (t *tracker) take(seq uint64) *trackedMsg {
 		return nil
 	}
 	delete(t.msgs, seq)
+	for _, sk := range m.keys {
+		holders := t.byKey[sk]
+		delete(holders, m)
+		if len(holders) == 0 {
+			delete(t.byKey, sk)
+		}
+	}
 	t.active.Add(-1)
 	return m
 }
@@ -169,11 +216,9 @@ func (t *tracker) take(seq uint64) *trackedMsg {
 // again later (it was issued before the intent was stored) is left out.
 func (m *trackedMsg) covering() []status.Call {
 	used := make([]bool, len(m.rec.Calls))
-	for _, l := range m.last {
-		for _, idx := range l {
-			if idx >= 0 {
-				used[idx] = true
-			}
+	for _, idx := range m.last {
+		if idx >= 0 {
+			used[idx] = true
 		}
 	}
 	var out []status.Call
@@ -183,38 +228,4 @@ func (m *trackedMsg) covering() []status.Call {
 		}
 	}
 	return out
-}
-
-// callKeys answers whether a call covers a key: equal keys, and what its
-// hosts, prefixes or purge_everything cover (intent.Covers).
-type callKeys struct {
-	kind  intent.Kind
-	keys  []intent.Key
-	exact map[intent.Key]struct{}
-}
-
-func newCallKeys(kind intent.Kind, keys []intent.Key) callKeys {
-	c := callKeys{kind: kind, keys: keys, exact: make(map[intent.Key]struct{}, len(keys))}
-	for _, k := range keys {
-		c.exact[k] = struct{}{}
-	}
-	return c
-}
-
-func (c callKeys) covers(k intent.Key) bool {
-	if c.kind == intent.KindEverything {
-		return true
-	}
-	if _, ok := c.exact[k]; ok {
-		return true
-	}
-	if c.kind != intent.KindHost && c.kind != intent.KindPrefix {
-		return false // files and tags cover only themselves
-	}
-	for _, b := range c.keys {
-		if intent.Covers(b, k) {
-			return true
-		}
-	}
-	return false
 }

@@ -113,7 +113,7 @@ func TestTrackedIntentDeadLettered(t *testing.T) {
 	}
 }
 
-// failingKV refuses the first fails puts, then stores.
+// failingKV refuses the first fails writes, then stores.
 type failingKV struct {
 	mu    sync.Mutex
 	fails int
@@ -121,17 +121,31 @@ type failingKV struct {
 	puts  map[string][]byte
 }
 
-func (f *failingKV) Put(_ context.Context, key string, value []byte) (uint64, error) {
+func (f *failingKV) PublishMsgAsync(m *nats.Msg, _ ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tries++
+	fut := &doneFuture{ok: make(chan *jetstream.PubAck, 1), err: make(chan error, 1), msg: m}
 	if f.fails > 0 {
 		f.fails--
-		return 0, errors.New("kv unavailable")
+		fut.err <- errors.New("kv unavailable")
+		return fut, nil
 	}
-	f.puts[key] = value
-	return uint64(len(f.puts)), nil
+	f.puts[strings.TrimPrefix(m.Subject, kvSubject)] = m.Data
+	fut.ok <- &jetstream.PubAck{Stream: "KV_" + status.Bucket}
+	return fut, nil
 }
+
+// doneFuture is a publish already answered.
+type doneFuture struct {
+	ok  chan *jetstream.PubAck
+	err chan error
+	msg *nats.Msg
+}
+
+func (f *doneFuture) Ok() <-chan *jetstream.PubAck { return f.ok }
+func (f *doneFuture) Err() <-chan error            { return f.err }
+func (f *doneFuture) Msg() *nats.Msg               { return f.msg }
 
 func (f *failingKV) stored(key string) string {
 	f.mu.Lock()
@@ -150,7 +164,7 @@ func TestStatusWritesWaitRetryAndKeepOnlyTheLatest(t *testing.T) {
 		kv := &failingKV{fails: 3, puts: map[string][]byte{}}
 		m := newMetrics(nil)
 		wr := newWriter(nil, time.Hour, testLogger(t), m)
-		wr.open = func(context.Context) (kvPutter, error) { return kv, nil }
+		wr.open = func(context.Context) (asyncPublisher, error) { return kv, nil }
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
