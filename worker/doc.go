@@ -13,7 +13,8 @@
 // Goroutines: [Worker.Run] owns all of them. Intake runs on the caller's
 // goroutine; one sender loop per Cloudflare account, the calls it starts, and
 // the keep-alive ticker run in a WaitGroup that Run waits for before it
-// returns. Shutdown runs in a fixed order under Config.ShutdownTimeout: stop
+// returns; the writer of tracked intents' status records runs until the
+// last of them is settled, and Run waits for it too. Shutdown runs in a fixed order under Config.ShutdownTimeout: stop
 // pulling, flush everything pending at once (still under the rate limits),
 // ack what succeeds, nak the rest so it is redelivered at once.
 package worker

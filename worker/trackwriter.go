@@ -140,6 +140,25 @@ func (wr *writer) put(rec status.Record) {
 	}
 }
 
+// start runs the writer until the returned stop is called. stop lets it
+// write what is left until by (at least writeTimeout from then) and waits
+// for it to return.
+func (wr *writer) start(ctx context.Context) (stop func(by time.Time)) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var by time.Time // written before cancel, read after it
+	var done sync.WaitGroup
+	done.Go(func() {
+		wr.run(runCtx, func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), later(by, time.Now().Add(writeTimeout)))
+		})
+	})
+	return func(deadline time.Time) {
+		by = deadline
+		cancel()
+		done.Wait()
+	}
+}
+
 // run creates the bucket and writes queued records as they fall due until
 // ctx is cancelled, then writes what is left, all of it, until final's
 // deadline.

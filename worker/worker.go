@@ -133,17 +133,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		loops.Go(func() { w.runSender(sendCtx, a) })
 	}
 	loops.Go(func() { w.keepAlive(sendCtx) })
-	// The status writer outlives the senders: the last acks of the
-	// shutdown flush have records to write, within what is left of
-	// shutdown_timeout (at least writeTimeout).
-	trackCtx, stopTrack := context.WithCancel(context.WithoutCancel(ctx))
-	var tracking sync.WaitGroup
-	var shutdownBy time.Time // set before stopTrack, read after it
-	tracking.Go(func() {
-		w.track.w.run(trackCtx, func() (context.Context, context.CancelFunc) {
-			return context.WithDeadline(context.Background(), later(shutdownBy, time.Now().Add(writeTimeout)))
-		})
-	})
+	// The status writer outlives the senders: the acks of the shutdown
+	// flush have records to write.
+	stopTracking := w.track.w.start(ctx)
 
 	w.log.Info("worker_started", "stream", w.cfg.Stream, "consumer", w.cfg.Consumer,
 		"accounts", len(w.accounts), "zones", len(w.cfg.Zones), "window", w.cfg.Window.String())
@@ -152,7 +144,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// duplicates and coverers are seen before the first chunk leaves.
 	w.lastWake = time.Now()
 	intakeErr := w.intake(ctx, cons)
-	shutdownBy = time.Now().Add(w.cfg.ShutdownTimeout)
+	shutdownBy := time.Now().Add(w.cfg.ShutdownTimeout)
 	if w.lateWake != nil {
 		w.lateWake.Stop()
 	}
@@ -161,8 +153,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	loops.Wait()
 	w.calls.Wait()
 	w.releaseAll()
-	stopTrack()
-	tracking.Wait()
+	stopTracking(shutdownBy)
 	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
 		return intakeErr
 	}
