@@ -97,7 +97,7 @@ func hostileMessages() []hostile {
 		h("a header given twice", `{"zone":"example.com","files":[{"url":`+u+`,"headers":{"X-A":"1","X-A":"2"}}]}`, "X-A", "twice"),
 		h("a header given twice in different case", `{"zone":"example.com","files":[{"url":`+u+`,"headers":{"X-A":"1","x-a":"2"}}]}`, "twice"),
 		// Unknown fields, also in another case or inside a files entry.
-		h("an unknown field", `{"zone":"example.com","files":[`+u+`],"priority":"high"}`, "priority", "unknown field"),
+		h("an unknown field", `{"zone":"example.com","files":[`+u+`],"urgency":"high"}`, "urgency", "unknown field"),
 		h("a field in another case", `{"Zone":"example.com","files":[`+u+`]}`, "Zone", "unknown field"),
 		h("a typo of mode", `{"zone":"example.com","files":[`+u+`],"mdoe":"invalidate"}`, "mdoe", "unknown field"),
 		h("an unknown field in a files entry", `{"zone":"example.com","files":[{"url":`+u+`,"ttl":5}]}`, "ttl", "unknown field"),
