@@ -229,6 +229,17 @@ func (m *model) next(f Filter) bool {
 			}
 		}
 	}
+	// High first: the chunk's keys come in non-increasing priority, and
+	// no key of its group left pending has a higher one than its last.
+	roots := m.b.chunks[c.ID].roots
+	for i := 1; i < len(roots); i++ {
+		if roots[i].prio > roots[i-1].prio {
+			m.t.Fatalf("chunk holds %v (%v) after %v (%v)", roots[i].key, roots[i].prio, roots[i-1].key, roots[i-1].prio)
+		}
+	}
+	if g := roots[0].sp.group(c.Kind); g.n > 0 && g.top() > roots[len(roots)-1].prio {
+		m.t.Fatalf("chunk of %d keys down to priority %v left a %v key pending", len(roots), roots[len(roots)-1].prio, g.top())
+	}
 	mc := &modelChunk{c: c, op: m.op, at: m.now}
 	m.chunks = append(m.chunks, mc)
 	m.inFlight = append(m.inFlight, mc)
