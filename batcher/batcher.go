@@ -149,7 +149,7 @@ func (b *Batcher) Add(h Handle, seq uint64, received time.Time, parts []intent.P
 		}
 		sp := b.space(p.ZoneID, p.Mode)
 		for _, k := range p.Keys {
-			b.addKey(sp, hd, k, seq, received)
+			b.addKey(sp, hd, k, p.Priority, seq, received)
 		}
 	}
 	return true
@@ -193,8 +193,8 @@ func (b *Batcher) newHandle(h Handle) *handle {
 	return hd
 }
 
-// addKey records that hd, stored at seq, needs k in sp.
-func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, seq uint64, received time.Time) {
+// addKey records that hd, stored at seq, needs k in sp at priority prio.
+func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, prio intent.Priority, seq uint64, received time.Time) {
 	if k.Kind == intent.KindEverything {
 		k = everything
 	}
@@ -217,10 +217,11 @@ func (b *Batcher) addKey(sp *space, hd *handle, k intent.Key, seq uint64, receiv
 		b.hold(e, hd)
 		b.dups++
 		b.lower(e, received)
+		b.raise(e, prio)
 		return
 	}
 	b.seq++
-	e := &entry{key: k, sp: sp, host: host, seq: b.seq, at: received, heapIdx: -1}
+	e := &entry{key: k, sp: sp, host: host, seq: b.seq, at: received, prio: prio, heapIdx: -1}
 	b.hold(e, hd)
 	b.place(e, true)
 }

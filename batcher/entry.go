@@ -33,6 +33,9 @@ type entry struct {
 	// its children's included for a root, so a key folded under a coverer
 	// never waits longer than it would have on its own.
 	at time.Time
+	// prio is the highest priority among the handles this entry carries,
+	// its children's included for a root; it picks the root's lane.
+	prio intent.Priority
 
 	holders []*handle // every handle that ever needed this entry; done ones are skipped
 	live    int       // holders not yet reported or dropped

@@ -88,6 +88,7 @@ func (b *Batcher) place(e *entry, fromAdd bool) {
 	if c != nil {
 		linkChild(c, e)
 		b.lower(c, e.at)
+		b.raise(c, e.prio)
 		if fromAdd {
 			b.covered++
 		}
@@ -110,6 +111,7 @@ func (b *Batcher) merge(e, p *entry) {
 	e.holders, e.live = nil, 0
 	e.fwd, e.state = p, stateDone
 	b.lower(p, e.at)
+	b.raise(p, e.prio)
 }
 
 // covererOf returns the pending root that will purge e's key if one covers
@@ -153,14 +155,10 @@ func (b *Batcher) sweep(c *entry) int {
 	if c.key.Kind == intent.KindEverything {
 		for i := range sp.groups {
 			g := &sp.groups[i]
-			if g.kind == intent.KindEverything || len(g.heap) == 0 {
+			if g.kind == intent.KindEverything || g.n == 0 {
 				continue
 			}
-			roots := g.heap
-			g.heap = nil
-			b.deactivate(g)
-			for _, r := range roots {
-				r.heapIdx = -1
+			for _, r := range b.takeAll(g) {
 				sp.hostUnlink(r)
 				b.adopt(c, r)
 				n++
@@ -190,6 +188,7 @@ func (b *Batcher) adopt(c, r *entry) {
 	r.child = nil
 	linkChild(c, r)
 	b.lower(c, r.at)
+	b.raise(c, r.prio)
 }
 
 // lower moves e's receive time back to t if t is earlier, and its root's
@@ -201,8 +200,25 @@ func (b *Batcher) lower(e *entry, t time.Time) {
 		}
 		e.at = t
 		if e.heapIdx >= 0 {
-			e.sp.group(e.key.Kind).up(e.heapIdx)
+			e.sp.group(e.key.Kind).moveUp(e)
 		}
+	}
+}
+
+// raise lifts e's priority to p if p is higher, and its root's with it: a
+// root is sent with its children, so it carries the highest priority among
+// them. This is how coalescing spans priorities: a high key equal to, or
+// covered by, a pending low one makes that one high.
+func (b *Batcher) raise(e *entry, p intent.Priority) {
+	for ; e != nil && p > e.prio; e = e.parent {
+		if e.heapIdx < 0 {
+			e.prio = p
+			continue
+		}
+		g := e.sp.group(e.key.Kind)
+		b.unheap(g, e)
+		e.prio = p
+		b.push(g, e)
 	}
 }
 

@@ -72,19 +72,20 @@ type chunk struct {
 
 // Next hands out one chunk and marks its keys in flight, or returns false
 // when no group is due at now (see dueAt, the one place that decides). Of
-// the due groups it picks the one whose oldest key has waited longest, a
-// full one first (as many pending keys as the current maximum for its zone
-// and kind; purge_everything is always full) when the worker is capped. A chunk never mixes
-// zones, modes or kinds; it takes the group's keys in the group's order
-// (see earlier), up to the maximum. Keys covered by a key of the chunk ride
-// along with it.
+// the due groups it picks the one with the highest pending priority, then
+// (when the worker is capped or relieving) a full one (as many pending keys
+// as the current maximum for its zone and kind; purge_everything is always
+// full), then the one whose oldest key has waited longest. A chunk never
+// mixes zones, modes or kinds; it takes the group's keys highest priority
+// first and in the group's order within a priority (see earlier), up to the
+// maximum. Keys covered by a key of the chunk ride along with it.
 func (b *Batcher) Next(now time.Time, f Filter) (Chunk, bool) {
 	g := b.pick(now, f)
 	if g == nil {
 		return Chunk{}, false
 	}
 	zk := zoneKind{g.sp.zone, g.kind}
-	n := min(b.max(g.sp.zone, g.kind), len(g.heap))
+	n := min(b.max(g.sp.zone, g.kind), g.n)
 	b.lastID++
 	b.handed++
 	c := &chunk{id: b.lastID, sp: g.sp, kind: g.kind, horizon: b.stored, roots: make([]*entry, n)}
@@ -162,14 +163,27 @@ func (b *Batcher) pick(now time.Time, f Filter) *group {
 		if !f.accepts(g) || b.waitsForProbe(g) || now.Before(b.dueAt(g, f, stuck)) {
 			continue
 		}
-		// A capped worker frees the most messages with full chunks;
-		// otherwise the longest wait goes first.
+		// A capped worker frees the most messages with full chunks.
 		full := (f.Capped || f.Relieving) && b.full(g)
-		if best == nil || full && !bestFull || full == bestFull && olderGroup(g, best) {
+		if best == nil || before(g, full, best, bestFull) {
 			best, bestFull = g, full
 		}
 	}
 	return best
+}
+
+// before orders the groups due to go: the highest pending priority first,
+// so that keys of a high intent take the next token; then full groups (a
+// capped worker frees the most messages with them); then the longest
+// wait.
+func before(a *group, aFull bool, b *group, bFull bool) bool {
+	if pa, pb := a.top(), b.top(); pa != pb {
+		return pa > pb
+	}
+	if aFull != bFull {
+		return aFull
+	}
+	return olderGroup(a, b)
 }
 
 // olderGroup orders groups by oldest pending key, then by creation.
@@ -182,7 +196,7 @@ func olderGroup(a, b *group) bool {
 
 // full reports whether g has at least a whole chunk pending.
 func (b *Batcher) full(g *group) bool {
-	return len(g.heap) >= b.max(g.sp.zone, g.kind)
+	return g.n >= b.max(g.sp.zone, g.kind)
 }
 
 // unproven reports whether a chunk of n keys for zk is larger than any that
@@ -195,7 +209,7 @@ func (b *Batcher) unproven(zk zoneKind, n int) bool {
 // chunk of its zone and kind to be answered.
 func (b *Batcher) waitsForProbe(g *group) bool {
 	zk := zoneKind{g.sp.zone, g.kind}
-	return b.probing[zk] != 0 && b.unproven(zk, min(b.max(zk.zone, zk.kind), len(g.heap)))
+	return b.probing[zk] != 0 && b.unproven(zk, min(b.max(zk.zone, zk.kind), g.n))
 }
 
 // max returns the current per-request maximum for zone and kind: the plan's

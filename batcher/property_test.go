@@ -50,10 +50,11 @@ func genKey(t *rapid.T) intent.Key {
 	return file(u)
 }
 
-// genParts draws one intent's parts: one mode, one part per zone, keys
-// deduplicated within a part as package intent delivers them.
+// genParts draws one intent's parts: one mode and priority, one part per
+// zone, keys deduplicated within a part as package intent delivers them.
 func genParts(t *rapid.T) []intent.Part {
 	mode := rapid.SampledFrom([]intent.Mode{intent.ModePurge, intent.ModeInvalidate}).Draw(t, "mode")
+	prio := rapid.SampledFrom([]intent.Priority{intent.PriorityLow, intent.PriorityNormal, intent.PriorityHigh}).Draw(t, "priority")
 	zones := rapid.SliceOfNDistinct(rapid.SampledFrom(propZones), 1, 2, rapid.ID[string]).Draw(t, "zones")
 	var parts []intent.Part
 	for _, z := range zones {
@@ -63,7 +64,7 @@ func genParts(t *rapid.T) []intent.Part {
 				keys = append(keys, k)
 			}
 		}
-		parts = append(parts, intent.Part{ZoneID: z, Mode: mode, Keys: keys})
+		parts = append(parts, intent.Part{ZoneID: z, Mode: mode, Priority: prio, Keys: keys})
 	}
 	return parts
 }
@@ -286,6 +287,17 @@ func (m *model) next(f Filter) bool {
 	}
 	if c.Horizon > m.lastSeq() {
 		m.t.Fatalf("chunk %d has horizon %d, but the stream has stored only %d", c.ID, c.Horizon, m.lastSeq())
+	}
+	// High first: the chunk's keys come in non-increasing priority, and
+	// no key of its group left pending has a higher one than its last.
+	roots := m.b.chunks[c.ID].roots
+	for i := 1; i < len(roots); i++ {
+		if roots[i].prio > roots[i-1].prio {
+			m.t.Fatalf("chunk holds %v (%v) after %v (%v)", roots[i].key, roots[i].prio, roots[i-1].key, roots[i-1].prio)
+		}
+	}
+	if g := roots[0].sp.group(c.Kind); g.n > 0 && g.top() > roots[len(roots)-1].prio {
+		m.t.Fatalf("chunk of %d keys down to priority %v left a %v key pending", len(roots), roots[len(roots)-1].prio, g.top())
 	}
 	mc := &modelChunk{c: c}
 	m.chunks = append(m.chunks, mc)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/status"
 )
 
 // maxBatch bounds how many intents one request may carry.
@@ -24,12 +25,13 @@ const maxBatch = 1000
 type ingest struct {
 	cfg      Config
 	log      *slog.Logger
+	closing  <-chan struct{} // the server is shutting down
 	tokens   [][sha256.Size]byte
 	requests *prometheus.CounterVec
 }
 
-func newIngest(cfg Config, log *slog.Logger) *ingest {
-	in := &ingest{cfg: cfg, log: log}
+func newIngest(cfg Config, log *slog.Logger, closing <-chan struct{}) *ingest {
+	in := &ingest{cfg: cfg, log: log, closing: closing}
 	for _, t := range cfg.Tokens {
 		in.tokens = append(in.tokens, sha256.Sum256([]byte(t)))
 	}
@@ -69,7 +71,7 @@ type accepted struct {
 }
 
 func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code, body := in.serve(r)
+	code, body := in.serve(w, r)
 	in.requests.WithLabelValues(fmt.Sprint(code)).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	if code == http.StatusUnauthorized {
@@ -84,7 +86,7 @@ type errorBody struct {
 	Accepted []accepted `json:"accepted,omitempty"`
 }
 
-func (in *ingest) serve(r *http.Request) (int, any) {
+func (in *ingest) serve(w http.ResponseWriter, r *http.Request) (int, any) {
 	if len(in.tokens) == 0 || in.cfg.Publisher == nil {
 		return http.StatusNotFound, errorBody{Error: "ingest is disabled: set http.ingest_tokens"}
 	}
@@ -102,9 +104,23 @@ func (in *ingest) serve(r *http.Request) (int, any) {
 	if err != nil {
 		return http.StatusBadRequest, errorBody{Error: err.Error()}
 	}
+	wait, err := in.waitParam(r)
+	if err != nil {
+		return http.StatusBadRequest, errorBody{Error: err.Error()}
+	}
+	var watch *status.Watcher
+	var opts []intent.PublishOption
+	if wait > 0 {
+		if watch, err = in.watch(w, r, intents, wait); err != nil {
+			in.log.Warn("ingest_status_unavailable", "err", err)
+			return http.StatusServiceUnavailable, errorBody{Error: "cannot wait for outcomes: " + err.Error()}
+		}
+		defer watch.Stop()
+		opts = append(opts, intent.Tracked())
+	}
 	var out []accepted
 	for i, it := range intents {
-		ack, err := intent.Publish(r.Context(), in.cfg.Publisher, intent.Subject(it), it)
+		ack, err := intent.Publish(r.Context(), in.cfg.Publisher, intent.Subject(it), it, opts...)
 		if errors.Is(err, intent.ErrInvalid) || errors.Is(err, nats.ErrMaxPayload) {
 			// Too large once its id and headers are added: retrying
 			// cannot help, splitting can.
@@ -121,6 +137,14 @@ func (in *ingest) serve(r *http.Request) (int, any) {
 			}
 		}
 		out = append(out, accepted{ID: it.ID, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate})
+		if watch != nil {
+			if err := in.expect(r.Context(), watch, it.ID, ack); err != nil {
+				in.log.Warn("ingest_status_unavailable", "err", err)
+			}
+		}
+	}
+	if watch != nil {
+		return in.outcomes(r.Context(), watch, out, wait)
 	}
 	return http.StatusAccepted, map[string]any{"accepted": out}
 }

@@ -390,6 +390,15 @@ func (p *failingPublisher) Publish(ctx context.Context, subj string, data []byte
 	return p.Publisher.Publish(ctx, subj, data, opts...)
 }
 
+// PublishMsg is what intent.Publish calls.
+func (p *failingPublisher) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if p.n == 0 {
+		return nil, errors.New("nats: maximum messages exceeded")
+	}
+	p.n--
+	return p.Publisher.PublishMsg(ctx, m, opts...)
+}
+
 func TestIngestReportsWhatWasStoredBeforeAFailure(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Publisher = &failingPublisher{Publisher: c.Publisher, n: 1} })
 	body := `[{"zone":"example.com","tags":["a"],"id":"first"},{"zone":"example.com","tags":["b"],"id":"second"}]`

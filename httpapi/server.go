@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/status"
 )
 
 // Config configures a Server.
@@ -25,6 +27,9 @@ type Config struct {
 	Zones *intent.Zones
 	// Publisher stores intents; nil disables ingest.
 	Publisher jetstream.Publisher
+	// Status reads tracked intents' records, for POST /v1/intents?wait=
+	// and GET /v1/intents/{id}; nil disables both.
+	Status status.Source
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() error
 	// Role names what this replica does ("active", "standby"); /readyz
@@ -43,11 +48,13 @@ type Config struct {
 
 // Server is the HTTP server. Serve it with Serve and stop it with Shutdown.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	srv     *http.Server
-	ingest  *ingest
-	closing chan struct{}
+	cfg    Config
+	log    *slog.Logger
+	srv    *http.Server
+	ingest *ingest
+	// closing is closed when Shutdown begins.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New builds a Server.
@@ -56,7 +63,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), closing: make(chan struct{})}
-	s.ingest = newIngest(cfg, s.log)
+	s.ingest = newIngest(cfg, s.log, s.closing)
 	s.srv = &http.Server{
 		Handler: s.Handler(),
 		// Bounded everything: a client that trickles its request or
@@ -82,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
 	mux.Handle("POST /v1/intents", s.ingest)
+	mux.HandleFunc("GET /v1/intents/{id}", s.ingest.record)
 	return mux
 }
 
@@ -114,5 +122,7 @@ func (s *Server) Serve(l net.Listener) error {
 // Shutdown stops accepting connections and waits for active requests
 // until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Requests waiting for outcomes answer at once with what they have.
+	s.closeOnce.Do(func() { close(s.closing) })
 	return s.srv.Shutdown(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -62,6 +63,15 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// PublishOption changes the message [Publish] sends.
+type PublishOption func(*nats.Msg)
+
+// Tracked sets the [HeaderTrack] header: the worker keeps a status record
+// of the intent under its id.
+func Tracked() PublishOption {
+	return func(m *nats.Msg) { m.Header.Set(HeaderTrack, "true") }
+}
+
 // Publish validates in, gives it an id with [NewID] if it has none (setting
 // in.ID), and publishes it on subject with the id as Nats-Msg-Id, waiting
 // for the stream's acknowledgement.
@@ -71,7 +81,7 @@ func NewID() string {
 // published then), and an error wrapping the jetstream error when the
 // stream did not store the message. A republished id is not an error: the
 // stream keeps one copy and the returned PubAck has Duplicate set.
-func Publish(ctx context.Context, js jetstream.Publisher, subject string, in *Intent) (*jetstream.PubAck, error) {
+func Publish(ctx context.Context, js jetstream.Publisher, subject string, in *Intent, opts ...PublishOption) (*jetstream.PubAck, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,7 +96,11 @@ func Publish(ctx context.Context, js jetstream.Publisher, subject string, in *In
 		return nil, fieldError("body", "encodes to "+strconv.Itoa(len(body))+" bytes, over the limit of "+
 			strconv.Itoa(MaxBodySize)+"; split the intent")
 	}
-	ack, err := js.Publish(ctx, subject, body, jetstream.WithMsgID(in.ID))
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	for _, o := range opts {
+		o(msg)
+	}
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(in.ID))
 	if err != nil {
 		return nil, fmt.Errorf("publish intent %s on %s: %w", quote(in.ID), quote(subject), err)
 	}

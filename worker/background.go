@@ -7,11 +7,14 @@ import (
 )
 
 // background is what Run starts besides intake: a sender per account, the
-// keep-alive and the dead-letter loop. They outlive Run's context, since
+// keep-alive, the dead-letter loop and the status writer. They outlive Run's context, since
 // they must still flush after the signal; stopBackground ends them in order.
 type background struct {
 	stopSenders, stopDead context.CancelFunc
 	senders, dead         sync.WaitGroup
+	// stopTracking ends the status writer once it has written what is
+	// left, by the deadline it is given.
+	stopTracking func(by time.Time)
 }
 
 func (w *Worker) startBackground(ctx context.Context) *background {
@@ -24,6 +27,7 @@ func (w *Worker) startBackground(ctx context.Context) *background {
 	}
 	b.senders.Go(func() { w.keepAlive(sendCtx) })
 	b.dead.Go(func() { w.runDeadLetters(deadCtx) })
+	b.stopTracking = w.track.w.start(ctx)
 	return b
 }
 
@@ -34,6 +38,7 @@ func (w *Worker) startBackground(ctx context.Context) *background {
 // cancelled and the dead letters not yet stored are nak'ed. A lost lease
 // (lost closed) ends the flush early: nothing more can be called.
 func (w *Worker) stopBackground(b *background, lost <-chan struct{}) {
+	by := time.Now().Add(w.cfg.ShutdownTimeout)
 	deadline := time.AfterFunc(w.cfg.ShutdownTimeout, b.stopDead)
 	defer deadline.Stop()
 	w.shutdown(b.stopSenders, lost)
@@ -44,4 +49,6 @@ func (w *Worker) stopBackground(b *background, lost <-chan struct{}) {
 	b.dead.Wait()
 	b.stopDead()
 	w.releaseAll()
+	// Last: the acks, dead letters and naks above all have records.
+	b.stopTracking(by)
 }

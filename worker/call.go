@@ -110,7 +110,10 @@ func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
 func (w *Worker) attempt(ctx context.Context, a *account, c batcher.Chunk, keys []intent.Key) error {
 	zone, mode, kind := c.ZoneID, c.Mode, c.Kind
 	start := time.Now()
-	_, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
+	resp, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
+	if err == nil {
+		w.track.called(zone, mode, kind, keys, resp.ID, start)
+	}
 	typ := kind.String()
 	w.metrics.calls.WithLabelValues(typ, outcome(ctx, err)).Inc()
 	w.metrics.callDuration.WithLabelValues(typ).Observe(time.Since(start).Seconds())

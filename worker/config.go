@@ -51,6 +51,9 @@ type Config struct {
 	AuthRetry time.Duration
 	// MaxInFlight bounds concurrent calls per account. Zero means 8.
 	MaxInFlight int
+	// StatusTTL (nats.status_ttl) is how long the status record of a
+	// tracked intent is kept after its last change. Zero means 24h.
+	StatusTTL time.Duration
 
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: metrics are not registered
@@ -75,6 +78,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = 8
+	}
+	if c.StatusTTL <= 0 {
+		c.StatusTTL = 24 * time.Hour
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

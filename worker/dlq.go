@@ -91,6 +91,7 @@ func (w *Worker) deadLetter(ctx context.Context, j deadJob) {
 	if err := msg.TermWithReason(truncate(reason, 200)); err != nil {
 		w.log.Warn("term_failed", "seq", seq, "err", err)
 	}
+	w.track.deadLettered(msg, seq, reason, time.Now())
 	w.metrics.deadLettered.WithLabelValues(j.kind).Inc()
 	w.metrics.acks.WithLabelValues("term").Inc()
 	w.log.Warn("dead_lettered", "seq", seq, "subject", msg.Subject(), "reason", reason)
@@ -163,6 +164,7 @@ func (w *Worker) copyFailed(msg message, md *jetstream.MsgMetadata, kind, reason
 	if err := msg.TermWithReason(truncate("no dead-letter copy: "+reason, 200)); err != nil {
 		w.log.Warn("term_failed", "seq", seq, "err", err)
 	}
+	w.track.deadLettered(msg, seq, "no dead-letter copy: "+reason, time.Now())
 	w.metrics.deadLetterLost.WithLabelValues(kind).Inc()
 	w.metrics.acks.WithLabelValues("term").Inc()
 }

@@ -7,8 +7,8 @@
 //
 // The invariant everything here serves: a message is acked only once every
 // key in it is covered by a successful call issued after the message was
-// received. Until then it is held, and kept alive with InProgress so that
-// JetStream does not redeliver it to another replica while we work on it.
+// stored in the stream. Until then it is held, and kept alive with
+// InProgress so that JetStream does not redeliver it while we work on it.
 //
 // Replicas of one consumer share the work through a lease (see
 // internal/lease): only the replica that holds it pulls and calls; the
@@ -17,10 +17,12 @@
 // (ledger.go), so a takeover or a restart continues from what was spent.
 //
 // Goroutines: [Worker.Run] owns all of them. Intake runs on the caller's
-// goroutine; one sender loop per Cloudflare account, the calls it starts, and
-// the keep-alive ticker run in a WaitGroup that Run waits for before it
-// returns. Shutdown runs in a fixed order under Config.ShutdownTimeout: stop
-// pulling, flush everything pending at once (still under the rate limits
-// and the lease), ack what succeeds, nak the rest so it is redelivered at
-// once, release the lease.
+// goroutine; one sender loop per Cloudflare account, the calls it starts,
+// the keep-alive ticker, the dead-letter loop and the writer of tracked
+// intents' status records run in WaitGroups that Run waits for before it
+// returns (background.go). Shutdown runs in a fixed order under
+// Config.ShutdownTimeout: stop pulling, flush everything pending at once
+// (still under the rate limits and the lease), ack what succeeds, store the
+// last dead letters, nak the rest so it is redelivered at once, write the
+// last status records, release the lease.
 package worker

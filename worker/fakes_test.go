@@ -164,7 +164,7 @@ func (d *gatedDLQ) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstrea
 type unit struct {
 	t       *testing.T
 	w       *Worker
-	p       *fakePurger
+	p       *fakePurger // nil for newUnitWith
 	dlq     *fakeDLQ
 	bg      *background
 	stopped bool
@@ -174,6 +174,14 @@ type unit struct {
 func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	t.Helper()
 	p := &fakePurger{}
+	u := newUnitWith(t, limits, window, p)
+	u.p = p
+	return u
+}
+
+// newUnitWith is newUnit with the account's calls going to purger.
+func newUnitWith(t *testing.T, limits cfclient.Limits, window time.Duration, p Purger) *unit {
+	t.Helper()
 	w, err := New(nil, Config{
 		Stream: "PURGE", Consumer: "c", DLQStream: "PURGE_DLQ",
 		AckWait: 30 * time.Second, MaxAckPending: 1000, MaxDeliver: -1,
@@ -184,7 +192,7 @@ func newUnit(t *testing.T, limits cfclient.Limits, window time.Duration) *unit {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &unit{t: t, w: w, p: p, dlq: &fakeDLQ{}}
+	u := &unit{t: t, w: w, dlq: &fakeDLQ{}}
 	w.dlq = u.dlq
 	w.consumer.Store(true)
 	w.setRole(RoleActive)

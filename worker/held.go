@@ -70,6 +70,7 @@ func (w *Worker) settle(res batcher.Result) {
 		if err := m.msg.Ack(); err != nil {
 			w.log.Warn("ack_failed", "seq", m.seq, "err", err)
 		}
+		w.track.purged(m.seq, time.Now())
 	}
 	w.metrics.acks.WithLabelValues("ack").Add(float64(len(acks)))
 	for _, d := range deads {
@@ -90,6 +91,7 @@ func (w *Worker) nak(hs []batcher.Handle, delay time.Duration) {
 	}
 	w.mu.Unlock()
 	for _, m := range msgs {
+		w.track.forget(m.seq)
 		var err error
 		if delay > 0 {
 			err = m.msg.NakWithDelay(delay)

@@ -123,6 +123,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) {
 		w.wakeAfterIntake(now, meta.NumPending, false)
 		return
 	}
+	w.track.received(msg, meta.Sequence.Stream, parts, now)
 	fresh, held := w.add(msg, meta.Sequence.Stream, now, parts)
 	if fresh {
 		w.metrics.accepted.Inc()

@@ -25,6 +25,7 @@ type metrics struct {
 	maxLowered     prometheus.Counter
 	active         prometheus.Gauge
 	terms          *prometheus.CounterVec
+	statusWrites   *prometheus.CounterVec
 
 	// Resolved children of the vectors intake touches per message, so
 	// the hot path does not hash label values.
@@ -94,6 +95,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "purge_worker_lease_terms_total",
 			Help: "Lease terms of this replica, by event (acquired, lost, released); acquired counts handovers to it.",
 		}, []string{"event"}),
+		statusWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purge_worker_status_writes_total",
+			Help: "Status records of tracked intents written to KV, by result (ok, failed: retried, dropped: queue full).",
+		}, []string{"result"}),
 	}
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
@@ -105,7 +110,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	if r != nil {
 		r.MustRegister(m.intents, m.items, m.coalesced, m.calls, m.callDuration,
 			m.batchSize, m.rateWait, m.acks, m.deadLettered, m.deadLetterLost, m.authPaused,
-			m.maxLowered, m.active, m.terms)
+			m.maxLowered, m.active, m.terms, m.statusWrites)
 	}
 	return m
 }

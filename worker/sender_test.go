@@ -315,8 +315,15 @@ func TestConcurrentFailuresBackOffOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
 		defer u.stop()
+		all3 := make(chan struct{})
 		u.p.respond = func(n int, _ cfclient.Request) error {
 			if n < 3 {
+				// Hold the first three calls until all are in flight,
+				// so that no failure lands before the last one left.
+				if n == 2 {
+					close(all3)
+				}
+				<-all3
 				return &cfclient.Error{Kind: cfclient.KindServer, Status: 503}
 			}
 			return nil
@@ -331,7 +338,7 @@ func TestConcurrentFailuresBackOffOnce(t *testing.T) {
 			t.Fatalf("%d calls, want 3 failed and 3 retried", len(calls))
 		}
 		if !calls[0].at.Equal(calls[2].at) {
-			t.Fatalf("the three first calls were not concurrent")
+			t.Fatalf("the three first calls were not in flight together")
 		}
 		// One step of backoff: 500ms ±50%.
 		if gap := calls[3].at.Sub(calls[0].at); gap < 250*time.Millisecond || gap > 750*time.Millisecond {

@@ -27,6 +27,7 @@ type Worker struct {
 	dead    *deadQueue
 	zones   *intent.Zones
 	metrics *metrics
+	track   *tracker // status records of tracked intents
 
 	accounts []*account
 	byZone   map[string]*account // zone ID -> account
@@ -120,6 +121,7 @@ func New(js jetstream.JetStream, cfg Config) (*Worker, error) {
 		acct.zones[zone.ID] = true
 		w.byZone[zone.ID] = acct
 	}
+	w.track = newTracker(newWriter(js, cfg.StatusTTL, w.log, w.metrics))
 	w.batch = batcher.New(batcher.Config{Window: cfg.Window, MaxKeys: w.maxKeys, RememberKeys: cfg.RememberKeys})
 	w.registerGauges(cfg.Registerer)
 	return w, nil

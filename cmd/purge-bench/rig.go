@@ -44,6 +44,7 @@ type rig struct {
 	profile     string
 	stopProfile func() // ends the measured phase's CPU profile
 	watchIntake bool   // drain also notes when every message was delivered
+	tracked     bool   // publish with Purge-Track: true
 }
 
 // rigOptions say how to build a rig.
@@ -161,9 +162,12 @@ func (r *rig) publish(in *intent.Intent) (sent, error) {
 	if err != nil {
 		return sent{}, err
 	}
+	msg := &nats.Msg{Subject: intent.Subject(in), Data: body}
+	if r.tracked {
+		msg.Header = nats.Header{intent.HeaderTrack: []string{"true"}}
+	}
 	at := time.Now()
-	_, err = r.js.PublishAsync(intent.Subject(in), body, jetstream.WithMsgID(in.ID),
-		jetstream.WithStallWait(time.Minute))
+	_, err = r.js.PublishMsgAsync(msg, jetstream.WithMsgID(in.ID), jetstream.WithStallWait(time.Minute))
 	if err != nil {
 		return sent{}, fmt.Errorf("publish: %w", err)
 	}

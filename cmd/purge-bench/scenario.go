@@ -73,6 +73,7 @@ func scenarios() []scenario {
 		{"steady", "Poisson arrivals at -rate intents/s for -for, worker running", runSteady},
 		{"idle", "10 lone intents, each once the worker is idle again", runIdle},
 		{"intake", "200,000 intents: raw consume-and-ack loop vs the worker (cftest unlimited), best of 2", runIntake},
+		{"intake-tracked", "200,000 intents drained by the worker untracked and tracked (Purge-Track: true), best of 2 each", runIntakeTracked},
 		{"backlog", "1,000,000 intents waiting in the stream when the daemon starts; peak RSS", runBacklog},
 	}
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +16,9 @@ import (
 const usage = `usage: purgectl <command> [flags]
 
 commands:
-  publish          publish purge intents (flags, -f FILE, -f - for stdin, --urls for one URL a line)
-  status           stream depth, consumer pending and ack-pending, DLQ depth
+  publish          publish purge intents (flags, -f FILE, -f - for stdin, --urls for one URL a line);
+                   --wait [DURATION] waits until they are purged (exit 0; 1 dead-lettered, 3 timed out)
+  status           stream depth, consumer pending and ack-pending, DLQ depth; --id ID: one tracked intent
   dlq list         list dead-lettered intents with their reasons
   dlq replay       republish dead-lettered intents to their original subject
   dlq purge        delete dead-lettered intents
@@ -71,6 +73,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		fmt.Fprintf(stderr, "purgectl %s: %v\n", args[0], err)
+		if ee, ok := errors.AsType[*exitError](err); ok {
+			return ee.code
+		}
 		return 1
 	}
 	return 0

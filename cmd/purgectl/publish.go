@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/purge-worker/purge-worker/intent"
+	"github.com/purge-worker/purge-worker/status"
 )
 
 // urlsPerIntent is how many URLs of a --urls list go into one intent. Small
@@ -22,9 +23,10 @@ const urlsPerIntent = 500
 
 type publishFlags struct {
 	conn
-	zone, mode, id, source, file string
-	urls, tags, hosts, prefixes  strs
-	everything, urlList, quiet   bool
+	zone, mode, priority, id, source, file string
+	urls, tags, hosts, prefixes            strs
+	everything, urlList, quiet             bool
+	wait                                   waitFlag
 }
 
 func (e env) publish(ctx context.Context, args []string) error {
@@ -39,12 +41,14 @@ func (e env) publish(ctx context.Context, args []string) error {
 	fs.Var(&f.prefixes, "prefix", "URL prefix host/path to purge (repeatable)")
 	fs.BoolVar(&f.everything, "everything", false, "purge everything in the zone")
 	fs.StringVar(&f.mode, "mode", "", "purge (default) or invalidate")
+	fs.StringVar(&f.priority, "priority", "", "high, normal (default) or low; with -f, for intents that set none")
+	fs.Var(&f.wait, "wait", "wait `[DURATION]` (default 2m) until every intent is purged: exit 0 purged, 1 dead-lettered, 3 timed out")
 	fs.StringVar(&f.id, "id", "", "intent id, used as Nats-Msg-Id (default: random)")
 	fs.StringVar(&f.source, "source", "purgectl", "source recorded in the intent")
 	fs.StringVar(&f.file, "f", "", "read intents from FILE (- for stdin): a JSON intent, an array, or JSON lines")
 	fs.BoolVar(&f.urlList, "urls", false, "with -f: the input is one URL a line")
 	fs.BoolVar(&f.quiet, "q", false, "print only the summary")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, joinWait(args)); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -55,8 +59,14 @@ func (e env) publish(ctx context.Context, args []string) error {
 		return err
 	}
 	for i, in := range intents {
+		if in.Priority == "" {
+			in.Priority = f.priority
+		}
 		if err := in.Validate(); err != nil {
 			return fmt.Errorf("intent %d: %w (nothing was published)", i+1, err)
+		}
+		if in.ID == "" && f.wait.on {
+			in.ID = intent.NewID() // the watch must know every id before the first publish
 		}
 	}
 	nc, js, err := f.connect()
@@ -64,9 +74,28 @@ func (e env) publish(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
+	var opts []intent.PublishOption
+	var watch *status.Watcher
+	out := &outcomes{w: e.stdout, quiet: f.quiet}
+	if f.wait.on {
+		kv, err := status.Open(ctx, js)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(intents))
+		for i, in := range intents {
+			ids[i] = in.ID
+		}
+		// Watch before publishing, so that no record is missed.
+		if watch, err = status.Watch(ctx, kv, ids); err != nil {
+			return err
+		}
+		defer watch.Stop()
+		opts = append(opts, intent.Tracked())
+	}
 	items, dups := 0, 0
 	for i, in := range intents {
-		ack, err := intent.Publish(ctx, js, intent.Subject(in), in)
+		ack, err := intent.Publish(ctx, js, intent.Subject(in), in, opts...)
 		if err != nil {
 			return fmt.Errorf("intent %d of %d (id %s) was not stored: %w; %d before it were", i+1, len(intents), in.ID, err, i)
 		}
@@ -77,13 +106,25 @@ func (e env) publish(ctx context.Context, args []string) error {
 		if !f.quiet {
 			fmt.Fprintf(e.stdout, "stored %s seq=%d id=%s items=%d%s\n", ack.Stream, ack.Sequence, in.ID, in.Items(), dupNote(ack.Duplicate))
 		}
+		if watch != nil {
+			watch.Expect(in.ID, ack.Sequence)
+			if ack.Duplicate {
+				if err := watch.Fetch(ctx, in.ID, out.settled); err != nil {
+					return err
+				}
+			}
+			watch.Drain(out.settled)
+		}
 	}
 	fmt.Fprintf(e.stdout, "published %d intents (%d items)", len(intents), items)
 	if dups > 0 {
 		fmt.Fprintf(e.stdout, ", %d were duplicates of ids already stored", dups)
 	}
 	fmt.Fprintln(e.stdout)
-	return nil
+	if watch == nil {
+		return nil
+	}
+	return out.finish(ctx, watch, f.wait.d)
 }
 
 func dupNote(dup bool) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/purge-worker/purge-worker/internal/lease"
+	"github.com/purge-worker/purge-worker/status"
 )
 
 type streamFlags struct {
@@ -28,11 +29,16 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 
 func (e env) status(ctx context.Context, args []string) error {
 	var f streamFlags
+	var id string
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	f.register(fs)
+	fs.StringVar(&id, "id", "", "show the status record of the tracked intent with this id")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	nc, js, err := f.connect()
 	if err != nil {
@@ -41,6 +47,9 @@ func (e env) status(ctx context.Context, args []string) error {
 	defer nc.Close()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
+	if id != "" {
+		return intentStatus(ctx, js, tw, id)
+	}
 
 	st, err := js.Stream(ctx, f.stream)
 	if err != nil {
@@ -93,6 +102,34 @@ func activeReplica(ctx context.Context, js jetstream.JetStream, w io.Writer, con
 	default:
 		fmt.Fprintf(w, "active\t%s\tterm %d\tsince %s\trenewed %s ago\n", rec.Holder, term,
 			rec.Since.UTC().Format(time.RFC3339), time.Since(rec.Renewed).Round(time.Second))
+	}
+	return nil
+}
+
+// intentStatus prints the status record of one tracked intent.
+func intentStatus(ctx context.Context, js jetstream.JetStream, w io.Writer, id string) error {
+	kv, err := status.Open(ctx, js)
+	if err != nil {
+		return err
+	}
+	r, err := status.Get(ctx, kv, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("no status record for id %q: not published with --wait (or Purge-Track: true), not received yet, or expired", id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "id\t%s\n", r.ID)
+	fmt.Fprintf(w, "state\t%s\n", r.State)
+	fmt.Fprintf(w, "stream\t%s seq %d\n", r.Subject, r.Seq)
+	fmt.Fprintf(w, "received\t%s\n", r.Received.Format(time.RFC3339Nano))
+	fmt.Fprintf(w, "updated\t%s\n", r.Updated.Format(time.RFC3339Nano))
+	for _, c := range r.Calls {
+		fmt.Fprintf(w, "call\t%s %s\tzone %s\tkeys %d\tissued %s\tcloudflare id %s\n",
+			c.Mode, c.Type, c.ZoneID, c.Keys, c.Issued.Format(time.RFC3339Nano), c.CloudflareID)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, "reason\t%s\n", r.Reason)
 	}
 	return nil
 }

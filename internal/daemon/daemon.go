@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Tokens:     revealAll(cfg.HTTP.IngestTokens),
 		Zones:      w.Zones(),
 		Publisher:  js,
+		Status:     js,
 		Ready:      w.Ready,
 		Role:       func() string { return string(w.Role()) },
 		DryRun:     cfg.DryRun(),
@@ -147,6 +148,7 @@ func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registere
 		Window:          cfg.Batch.Window,
 		RememberKeys:    cfg.Batch.RememberKeys,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		StatusTTL:       cfg.NATS.StatusTTL,
 		Logger:          log,
 		Registerer:      reg,
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/internal/testutil"
+	"github.com/purge-worker/purge-worker/status"
 )
 
 func TestRunPurgesAndDrainsThenStopsCleanly(t *testing.T) {
@@ -178,4 +180,48 @@ func leftovers() []string {
 		}
 	}
 	return out
+}
+
+// The daemon keeps status records for tracked intents, with the configured
+// nats.status_ttl, and answers POST ?wait= and GET /v1/intents/{id}.
+func TestRunTracksIntents(t *testing.T) {
+	s := newStack(t)
+	s.natsExtra = "  status_ttl: 3h\n"
+	d := s.start()
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.httpAddr+"/v1/intents?wait=30s",
+		strings.NewReader(`{"zone":"example.com","files":["https://www.example.com/tracked"],"id":"track-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+ingestToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state":"purged"`) {
+		t.Fatalf("POST ?wait=30s: %d %s", res.StatusCode, body)
+	}
+	if !s.acceptedKeys(zoneCom)["https://www.example.com/tracked"] {
+		t.Error("answered purged, but Cloudflare accepted no call with the URL")
+	}
+	req, _ = http.NewRequest(http.MethodGet, "http://"+s.httpAddr+"/v1/intents/track-1", nil)
+	req.Header.Set("Authorization", "Bearer "+ingestToken)
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state":"purged"`) {
+		t.Errorf("GET /v1/intents/track-1: %d %s", res.StatusCode, body)
+	}
+	kv, err := status.Open(context.Background(), d.js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(context.Background())
+	if err != nil || st.TTL() != 3*time.Hour {
+		t.Errorf("status bucket TTL %v (%v), want nats.status_ttl 3h", st.TTL(), err)
+	}
 }

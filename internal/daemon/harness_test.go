@@ -49,6 +49,8 @@ type stack struct {
 	httpAddr string
 	logs     *syncBuffer
 	log      *slog.Logger
+	// natsExtra is added to the config's nats section ("  key: value\n").
+	natsExtra string
 }
 
 func newStack(t *testing.T) *stack {
@@ -73,7 +75,7 @@ func (s *stack) yaml() string {
 nats:
   url: embedded
   embedded: {listen: %q, store_dir: %q}
-batch:
+%sbatch:
   window: 200ms
 cloudflare:
   api_base_url: %s
@@ -89,7 +91,7 @@ http:
   ingest_tokens: [%s]
 log: {level: debug, format: json}
 shutdown_timeout: 10s
-`, s.natsAddr, s.t.TempDir(), s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken)
+`, s.natsAddr, s.t.TempDir(), s.natsExtra, s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken)
 }
 
 func parseConfig(t *testing.T, yaml string) *config.Config {
