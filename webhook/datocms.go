@@ -1,0 +1,152 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// DatoCMS verifies and maps DatoCMS webhooks. DatoCMS signs nothing: the
+// webhook is given HTTP basic auth credentials, and each of the hook's
+// secrets is one "user:password" pair, compared in constant time.
+//
+// The cda_cache_tags invalidate event purges its cache tags (the tags
+// DatoCMS's Content Delivery API gave the pages that used the content),
+// which is the precise way to purge DatoCMS content. Record (item) events
+// publish, unpublish and delete, and update of a published record, purge
+// the record's page under its slug now and before (a localised slug gives
+// one page per locale), with the template of its model's API key, and the
+// hook's tags. webhook_call_id is the delivery id.
+type DatoCMS struct {
+	secrets   secrets
+	templates templates
+}
+
+// Verify implements [Provider].
+func (d *DatoCMS) Verify(r *Request, _ time.Time) error {
+	scheme, enc, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return unverified("no Authorization: Basic header (set HTTP basic auth on the DatoCMS webhook)")
+	}
+	cred, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return unverified("the basic auth credentials are not base64")
+	}
+	if !d.secrets.anyEqual(string(cred)) {
+		return unverified("the basic auth credentials are none of the hook's secrets")
+	}
+	return nil
+}
+
+type datoEntity struct {
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	Attributes struct {
+		Slug   json.RawMessage `json:"slug"`
+		Tags   []string        `json:"tags"`
+		APIKey string          `json:"api_key"`
+	} `json:"attributes"`
+	Relationships struct {
+		ItemType struct {
+			Data struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		} `json:"item_type"`
+	} `json:"relationships"`
+	Meta struct {
+		Status string `json:"status"`
+	} `json:"meta"`
+}
+
+type datoEvent struct {
+	CallID          json.RawMessage `json:"webhook_call_id"`
+	EntityType      string          `json:"entity_type"`
+	EventType       string          `json:"event_type"`
+	Entity          datoEntity      `json:"entity"`
+	PreviousEntity  *datoEntity     `json:"previous_entity"`
+	RelatedEntities []datoEntity    `json:"related_entities"`
+}
+
+// Map implements [Provider].
+func (d *DatoCMS) Map(r *Request) (Purge, error) {
+	var e datoEvent
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		return Purge{}, payloadErr("body is not a DatoCMS webhook payload: %v", err)
+	}
+	var p Purge
+	switch {
+	case e.EntityType == "cda_cache_tags" && e.EventType == "invalidate":
+		p.Tags = e.Entity.Attributes.Tags
+	case e.EntityType == "item":
+		switch e.EventType {
+		case "publish", "unpublish", "delete":
+		case "update":
+			if e.Entity.Meta.Status != "published" && e.Entity.Meta.Status != "updated" {
+				return ignore("the record is not published")
+			}
+		default:
+			return ignore("event " + quote(e.EventType) + " changes no record page")
+		}
+		doc := document{typ: d.modelKey(e), id: e.Entity.ID, slugs: datoSlugs(e.Entity.Attributes.Slug)}
+		if e.PreviousEntity != nil {
+			doc.oldSlugs = datoSlugs(e.PreviousEntity.Attributes.Slug)
+		}
+		p = d.templates.purge(doc)
+		if p.items() == 0 {
+			return ignore(noPurge(doc))
+		}
+	default:
+		return ignore(quote(e.EntityType+" "+e.EventType) + " changes no page (use the cache tags webhook)")
+	}
+	if p.items() == 0 {
+		return ignore("the event names no cache tags")
+	}
+	p.DeliveryID = rawID(e.CallID)
+	return p, nil
+}
+
+// modelKey is the API key of the record's model, from related_entities,
+// or the model's id when the payload does not include it.
+func (d *DatoCMS) modelKey(e datoEvent) string {
+	id := e.Entity.Relationships.ItemType.Data.ID
+	for _, rel := range e.RelatedEntities {
+		if rel.Type == "item_type" && rel.ID == id && rel.Attributes.APIKey != "" {
+			return rel.Attributes.APIKey
+		}
+	}
+	return id
+}
+
+// datoSlugs reads a slug field: a string, or an object of strings by locale.
+func datoSlugs(raw json.RawMessage) []localized {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return nil
+		}
+		return []localized{{slug: s}}
+	}
+	var m map[string]string
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	var out []localized
+	for _, loc := range sortedKeys(m) {
+		out = append(out, localized{locale: loc, slug: m[loc]})
+	}
+	return out
+}
+
+// rawID is a JSON string or number as text, or "".
+func rawID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
