@@ -191,18 +191,9 @@ func (v *validator) webhookSecrets(p string, h Webhook) {
 	}
 }
 
-// usesPages reports whether the provider builds URLs from http.webhooks[].pages.
-func usesPages(provider string) bool {
-	switch provider {
-	case ProviderGhost, ProviderGeneric:
-		return false
-	}
-	return true
-}
-
 func (v *validator) webhookPages(p string, h Webhook) {
-	if len(h.Pages) > 0 && !usesPages(h.Provider) {
-		v.addf(p+".pages", "not used by provider %s (its payload has the URLs, or its cel expressions build them)", h.Provider)
+	if len(h.Pages) > 0 && h.Provider == ProviderGeneric {
+		v.addf(p+".pages", "not used by provider generic: its cel expressions build the URLs")
 		return
 	}
 	seen := map[string]bool{}
