@@ -49,6 +49,9 @@ type stack struct {
 	httpAddr string
 	logs     *syncBuffer
 	log      *slog.Logger
+	// hooks is YAML put under http (indented by four spaces), such as
+	// "webhooks:\n    - {...}".
+	hooks string
 }
 
 func newStack(t *testing.T) *stack {
@@ -87,9 +90,10 @@ cloudflare:
 http:
   listen: %q
   ingest_tokens: [%s]
+  %s
 log: {level: debug, format: json}
 shutdown_timeout: 10s
-`, s.natsAddr, s.t.TempDir(), s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken)
+`, s.natsAddr, s.t.TempDir(), s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken, s.hooks)
 }
 
 func parseConfig(t *testing.T, yaml string) *config.Config {
