@@ -244,4 +244,3 @@ func (e *env) hookCount(hook, result string) float64 {
 	}
 	return 0
 }
-
