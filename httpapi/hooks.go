@@ -92,7 +92,7 @@ func (h *hooks) serve(r *http.Request, hook *webhook.Hook) (int, string, any) {
 		h.log.Info("webhook_unverified", "hook", hook.Name(), "remote", r.RemoteAddr, "err", err)
 		return http.StatusUnauthorized, hookUnauthorized, errorBody{Error: err.Error()}
 	case err != nil:
-		h.log.Warn("webhook_unmapped", "hook", hook.Name(), "err", err)
+		h.log.Warn("webhook_bad_payload", "hook", hook.Name(), "err", err)
 		return http.StatusBadRequest, hookBadRequest, errorBody{Error: err.Error()}
 	case out.Ignored != "":
 		h.log.Debug("webhook_ignored", "hook", hook.Name(), "reason", out.Ignored)
@@ -121,7 +121,14 @@ func (h *hooks) serve(r *http.Request, hook *webhook.Hook) (int, string, any) {
 		acc = append(acc, accepted{ID: in.ID, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate})
 	}
 	h.log.Info("webhook_accepted", "hook", hook.Name(), "intents", len(acc), "duplicate", result == hookDuplicate)
-	return http.StatusAccepted, result, map[string]any{"accepted": acc}
+	answer := map[string]any{"accepted": acc}
+	if out.Unmapped != "" {
+		// Only the also URLs were purged: say why, where the CMS's
+		// delivery log and our log both show it.
+		h.log.Warn("webhook_unmapped_pages", "hook", hook.Name(), "reason", out.Unmapped)
+		answer["unmapped"] = out.Unmapped
+	}
+	return http.StatusAccepted, result, answer
 }
 
 var errTooLarge = errors.New("intent too large")

@@ -109,9 +109,9 @@ func (c *Contentful) Map(r *Request) (Purge, error) {
 	p := c.templates.purge(doc)
 	if p.items() == 0 {
 		if len(doc.slugs) == 0 && action != "publish" {
-			return ignore("the " + action + " tombstone of " + quote(doc.id) + " has no slug: set the hook's tags (e.g. \"entry-{id}\") to purge it")
+			return unmapped("the " + action + " tombstone of " + quote(doc.id) + " has no slug: set the hook's tags (e.g. \"entry-{id}\") to purge its page")
 		}
-		return ignore(noPurge(doc))
+		return unmapped(noPurge(doc))
 	}
 	return p, nil
 }

@@ -85,9 +85,19 @@ func TestContentfulTombstonePurgesByTag(t *testing.T) {
 	sameSet(t, "tags", tags, []string{"entry-5KsDBWseXY6QegucYAoacS", "blogPost"})
 }
 
+// Without tags, a tombstone gives no page of its own: the hook's also URLs
+// are purged, and the outcome says what to configure.
 func TestContentfulTombstoneWithoutTagsSaysWhatToConfigure(t *testing.T) {
 	body := fixture(t, "contentful-entry-unpublish.json")
-	ignored(t, contentfulHook(t), contentfulDelivery(cfSecret, "ContentManagement.Entry.delete", body, now), "set the hook's tags")
+	out, err := contentfulHook(t).Handle(contentfulDelivery(cfSecret, "ContentManagement.Entry.delete", body, now), now)
+	if err != nil || len(out.Intents) != 1 || !strings.Contains(out.Unmapped, "set the hook's tags") {
+		t.Fatalf("Handle = %+v, %v; want the also URLs purged and a note about tags", out, err)
+	}
+	if f := out.Intents[0].Files; len(f) != 1 || f[0].URL != "https://www.example.com/blog" {
+		t.Errorf("files %+v, want only the also URL", f)
+	}
+	h := newHook(t, config.Webhook{Provider: "contentful", Secrets: []config.Secret{cfSecret}})
+	ignored(t, h, contentfulDelivery(cfSecret, "ContentManagement.Entry.delete", body, now), "set the hook's tags")
 }
 
 func TestContentfulIgnoresSaves(t *testing.T) {

@@ -94,7 +94,7 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 		}
 		p = d.templates.purge(doc)
 		if p.items() == 0 {
-			return ignore(noPurge(doc))
+			return unmapped(noPurge(doc))
 		}
 	default:
 		return ignore(quote(e.EntityType+" "+e.EventType) + " changes no page (use the cache tags webhook)")

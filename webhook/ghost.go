@@ -112,7 +112,7 @@ func (g *Ghost) post(kind string, c ghostChange) (Purge, error) {
 			return ignore("a " + kind + " that was not published was deleted")
 		}
 		if prev.URL == "" && prev.Slug == "" {
-			return ignore("the deleted " + kind + " carries no URL or slug")
+			return unmapped("the deleted " + kind + " carries no URL or slug")
 		}
 		p.URLs = append(p.URLs, g.oldURL(kind, prev.URL, prev.URL, prev.Slug, ""))
 		p.URLs = append(p.URLs, ghostLinks(prev.Tags, prev.Authors)...)

@@ -30,6 +30,9 @@ type Outcome struct {
 	Intents []*intent.Intent
 	// Ignored, when not empty, says why the event purges nothing.
 	Ignored string
+	// Unmapped, when not empty, says why the event's own pages were not
+	// purged although it changed public content; see [Purge.Unmapped].
+	Unmapped string
 }
 
 // New builds the hook of cfg, which [config.Config.Validate] has checked;
@@ -89,13 +92,18 @@ func (h *Hook) Handle(r *Request, now time.Time) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if p.Ignored != "" || p.items() == 0 {
-		if p.Ignored == "" {
-			p.Ignored = "the event names nothing to purge"
-		}
+	switch {
+	case p.Ignored != "":
 		return Outcome{Ignored: p.Ignored}, nil
+	case p.items() == 0 && len(h.also) == 0:
+		if p.Unmapped != "" {
+			return Outcome{Ignored: p.Unmapped}, nil
+		}
+		return Outcome{Ignored: "the event names nothing to purge"}, nil
 	}
-	return h.intents(p)
+	out, err := h.intents(p)
+	out.Unmapped = p.Unmapped
+	return out, err
 }
 
 // intents splits p, with the also URLs, into intents of at most

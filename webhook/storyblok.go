@@ -69,7 +69,7 @@ func (s *Storyblok) Map(r *Request) (Purge, error) {
 	}
 	p := s.templates.purge(doc)
 	if p.items() == 0 {
-		return ignore("the event has no full_slug and no template uses {id}: set the hook's tags or a page with {id}")
+		return unmapped("the event has no full_slug and no template uses {id}: set the hook's tags or a page with {id}")
 	}
 	return p, nil
 }

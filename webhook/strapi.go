@@ -68,7 +68,7 @@ func (s *Strapi) Map(r *Request) (Purge, error) {
 	}
 	p := s.templates.purge(doc)
 	if p.items() == 0 {
-		return ignore(noPurge(doc))
+		return unmapped(noPurge(doc))
 	}
 	return p, nil
 }

@@ -28,11 +28,18 @@ type Purge struct {
 	// Ignored, when not empty, says why the event purges nothing (a draft
 	// was saved, say); the other fields are then empty.
 	Ignored string
+	// Unmapped, when not empty, says why an event that changed public
+	// content did not give its own pages (no template for its type, a
+	// tombstone without a slug): the hook's also URLs are still purged,
+	// and the reason is reported so that the configuration can be fixed.
+	Unmapped string
 }
 
 func (p Purge) items() int { return len(p.URLs) + len(p.Tags) + len(p.Hosts) + len(p.Prefixes) }
 
 func ignore(reason string) (Purge, error) { return Purge{Ignored: reason}, nil }
+
+func unmapped(reason string) (Purge, error) { return Purge{Unmapped: reason}, nil }
 
 // Provider verifies and maps the deliveries of one CMS.
 type Provider interface {

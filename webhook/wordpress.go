@@ -78,7 +78,7 @@ func (w *WordPress) Map(r *Request) (Purge, error) {
 		}
 	}
 	if p.items() == 0 {
-		return ignore("the post has no permalink and no page template matches type " + quote(e.Post.Type))
+		return unmapped("the post has no permalink and no page template matches type " + quote(e.Post.Type))
 	}
 	return p, nil
 }
