@@ -59,7 +59,8 @@ type Webhook struct {
 	// Priority is high (the default: an editor is waiting), normal or low.
 	Priority string `yaml:"priority"`
 	// Pages map a document type to the URL template of its page, for the
-	// providers whose payloads carry a slug but no URL.
+	// providers whose payloads carry a slug but no URL, and for Ghost's
+	// old URL of an unpublished post, whose payload no longer has it.
 	Pages []Page `yaml:"pages"`
 	// Tags are Cache-Tag templates purged for each document, such as
 	// "{type}" or "entry-{id}": the only way to purge a Contentful entry
@@ -179,6 +180,12 @@ func (v *validator) webhookSecrets(p string, h Webhook) {
 	for i, s := range h.Secrets {
 		key := fmt.Sprintf("%s.secrets[%d]", p, i)
 		switch {
+		case s == "":
+			if ref, ok := v.refs[key]; ok {
+				v.addf(key, "is empty: set %s", ref)
+			} else {
+				v.addf(key, "is empty")
+			}
 		case h.Provider == ProviderContentful && len(s) != contentfulSecretLen:
 			v.addf(key, "a Contentful signing secret is exactly %d characters (value not shown)", contentfulSecretLen)
 		case len(s) < minWebhookSecret:

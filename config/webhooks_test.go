@@ -42,6 +42,7 @@ func TestWebhooksRefuse(t *testing.T) {
 			`http.webhooks[0].provider: must be one of ghost, contentful, sanity, strapi, storyblok, wordpress, datocms, generic, got "drupal"`},
 		{"bad name", `{name: "A b", provider: ghost, secrets: [` + hookSecret + `]}`, `http.webhooks[0].name: "A b" must be`},
 		{"no secret", `{name: a, provider: ghost}`, "http.webhooks[0].secrets: give at least one secret"},
+		{"empty secret from env", `{name: a, provider: ghost, secrets: ["${GHOST_SECRET}"]}`, "http.webhooks[0].secrets[0]: is empty: set ${GHOST_SECRET}"},
 		{"short secret", `{name: a, provider: ghost, secrets: [short]}`, "http.webhooks[0].secrets[0]: must be at least 16 characters"},
 		{"contentful secret length", `{name: a, provider: contentful, secrets: [` + hookSecret + `]}`,
 			"http.webhooks[0].secrets[0]: a Contentful signing secret is exactly 64 characters"},
