@@ -13,7 +13,6 @@ import (
 	"hash"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +172,7 @@ func decodeJSON(data []byte) (any, error) {
 func flatHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
-		out[strings.ToLower(k)] = strings.Join(slices.Clone(vs), ", ")
+		out[strings.ToLower(k)] = strings.Join(vs, ", ")
 	}
 	return out
 }
