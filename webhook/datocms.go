@@ -14,7 +14,8 @@ import (
 // The cda_cache_tags invalidate event purges its cache tags (the tags
 // DatoCMS's Content Delivery API gave the pages that used the content),
 // which is the precise way to purge DatoCMS content. Record (item) events
-// publish, unpublish and delete, and update of a published record, purge
+// publish, unpublish and delete, and update of a published record (not of
+// its draft), purge
 // the record's page under its slug now and before (a localised slug gives
 // one page per locale), with the template of its model's API key, and the
 // hook's tags. webhook_call_id is the delivery id.
@@ -82,8 +83,11 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 		switch e.EventType {
 		case "publish", "unpublish", "delete":
 		case "update":
-			if e.Entity.Meta.Status != "published" && e.Entity.Meta.Status != "updated" {
-				return ignore("the record is not published")
+			// "updated" is a published record whose draft changed, "draft"
+			// one never published: the public version is the same. Models
+			// without drafts have no status, and every update is public.
+			if st := e.Entity.Meta.Status; st != "published" && st != "" {
+				return ignore("the update changed a draft (status " + quote(st) + "), not the published record")
 			}
 		default:
 			return ignore("event " + quote(e.EventType) + " changes no record page")

@@ -142,3 +142,27 @@ func TestGhostURLOutsideEveryZoneIsAPayloadError(t *testing.T) {
 }
 
 func bytesContains(s, sub string) bool { return bytes.Contains([]byte(s), []byte(sub)) }
+
+// When an edit of a published page changes its tags, the pages of the tags
+// it had (in previous) list it too.
+func TestGhostPageTagChangePurgesOldAndNewTagPages(t *testing.T) {
+	body := []byte(`{"page":{"current":{"id":"p1","slug":"about","status":"published","url":"https://www.example.com/about/",
+"tags":[{"slug":"new","url":"https://www.example.com/tag/new/"}],"authors":[]},
+"previous":{"tags":[{"slug":"old","url":"https://www.example.com/tag/old/"}]}}}`)
+	h := newHook(t, config.Webhook{Provider: "ghost"})
+	urls, _, _ := handled(t, h, post(body, "X-Ghost-Signature", ghostSign(secret, body, now)))
+	sameSet(t, "urls", urls, []string{
+		"https://www.example.com/about/",
+		"https://www.example.com/tag/new/", "https://www.example.com/tag/new/rss/",
+		"https://www.example.com/tag/old/", "https://www.example.com/tag/old/rss/",
+	})
+}
+
+// A Ghost installed under a subdirectory keeps it in the URLs built for an
+// unpublished post.
+func TestGhostUnpublishedUnderASubdirectory(t *testing.T) {
+	body := []byte(`{"post":{"current":{"id":"1","slug":"hi","status":"draft","url":"https://www.example.com/blog/p/0f1e/"},
+"previous":{"status":"published"}}}`)
+	urls, _, _ := handled(t, newHook(t, config.Webhook{Provider: "ghost"}), post(body, "X-Ghost-Signature", ghostSign(secret, body, now)))
+	sameSet(t, "urls", urls, []string{"https://www.example.com/blog/hi/"})
+}

@@ -129,6 +129,12 @@ func TestDatoCMS(t *testing.T) {
 	refused(t, h, post(item, "Authorization", "Bearer "+secret), now, "no Authorization: Basic")
 	refused(t, h, post(item), now, "no Authorization: Basic")
 
+	draftEdit := bytes.Replace(item, []byte(`"event_type":"publish"`), []byte(`"event_type":"update"`), 1)
+	draftEdit = bytes.Replace(draftEdit, []byte(`"status":"published"`), []byte(`"status":"updated"`), 1)
+	ignored(t, h, post(draftEdit, "Authorization", basic("purge:"+secret)), "draft")
+	liveEdit := bytes.Replace(item, []byte(`"event_type":"publish"`), []byte(`"event_type":"update"`), 1)
+	handled(t, h, post(liveEdit, "Authorization", basic("purge:"+secret)))
+
 	build := []byte(`{"webhook_call_id":"1","entity_type":"build_trigger","event_type":"deploy_succeeded","entity":{"id":"1","type":"build_trigger"}}`)
 	ignored(t, h, post(build, "Authorization", basic("purge:"+secret)), "build_trigger")
 }
