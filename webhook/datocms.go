@@ -96,14 +96,13 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 		if e.PreviousEntity != nil {
 			doc.oldSlugs = datoSlugs(e.PreviousEntity.Attributes.Slug)
 		}
-		p = d.templates.purge(doc)
-		if p.items() == 0 {
-			return unmapped(noPurge(doc))
+		if p = d.templates.purge(doc); p.items() == 0 {
+			p.Unmapped = noPurge(doc)
 		}
 	default:
 		return ignore(quote(e.EntityType+" "+e.EventType) + " changes no page (use the cache tags webhook)")
 	}
-	if p.items() == 0 {
+	if p.items() == 0 && p.Unmapped == "" {
 		return ignore("the event names no cache tags")
 	}
 	p.DeliveryID = rawID(e.CallID)

@@ -93,7 +93,7 @@ func (s *Sanity) Map(r *Request) (Purge, error) {
 	}
 	p := s.templates.purge(doc)
 	if p.items() == 0 {
-		return unmapped(noPurge(doc))
+		p.Unmapped = noPurge(doc)
 	}
 	p.DeliveryID = r.Header.Get("Idempotency-Key")
 	return p, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,18 @@ func TestSanityVerification(t *testing.T) {
 	refused(t, h, sanityDelivery(body, "v1=abc,t=1"), now, "is not")
 	// Padding, as some encoders add it, is accepted.
 	handled(t, h, sanityDelivery(body, sanitySign(secret, body, now)+"="))
+}
+
+// A document type without a template still purges also, under the
+// delivery's id, and says what is missing.
+func TestSanityUnknownTypePurgesAlsoAndSaysWhy(t *testing.T) {
+	h := newHook(t, config.Webhook{Provider: "sanity", Also: []string{"https://www.example.com/"}})
+	body := []byte(`{"_id":"siteSettings","_type":"settings","title":"New name"}`)
+	out, err := h.Handle(sanityDelivery(body, sanitySign(secret, body, now)), now)
+	if err != nil || len(out.Intents) != 1 || !strings.Contains(out.Unmapped, `"settings"`) {
+		t.Fatalf("Handle = %+v, %v; want also purged and the type named", out, err)
+	}
+	if in := out.Intents[0]; in.ID != "hook-sanity-idem-01JEXAMPLE7Q2" || len(in.Files) != 1 {
+		t.Errorf("intent %+v, want the also URL under the idempotency key", in)
+	}
 }
