@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,10 +138,15 @@ var errTooLarge = errors.New("intent too large")
 // with its id as Nats-Msg-Id, so that a retried delivery is stored once,
 // and Purge-Track set, so that its outcome can be looked up by id.
 func publishTracked(ctx context.Context, js jetstream.Publisher, in *intent.Intent) (*jetstream.PubAck, error) {
-	body, err := json.Marshal(in)
-	if err != nil {
+	// Without HTML escaping, as intent.Publish writes bodies: people read
+	// them (dead letters, logs), and "&" reads better than "\u0026".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
 		return nil, fmt.Errorf("encode intent: %w", err)
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(body) > intent.MaxBodySize {
 		// Items are bounded in number, not in length: a payload of very
 		// long URLs can still make an intent too large to store.
