@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -262,8 +263,16 @@ func (v *validator) webhookGeneric(p string, h Webhook) {
 	if _, ok := exprs["tags"]; ok && h.Zone == "" {
 		v.addf(p+".cel.tags", "tags need %s.zone: a tag has no host to route it by", p)
 	}
-	for key, err := range CompileCEL(h.CEL).Errs {
-		v.addf(p+".cel."+key, "%v", err)
+	errs := CompileCEL(h.CEL).Errs
+	for _, key := range slices.Sorted(maps.Keys(errs)) {
+		err, k := errs[key], p+".cel."+key
+		if ref, ok := v.refs[k]; ok {
+			// CEL's messages quote the source, which may hold anything the
+			// variable held.
+			v.addf(k, "the expression from %s does not compile to the right type (not shown: it came from the environment)", ref)
+			continue
+		}
+		v.addf(k, "%v", err)
 	}
 }
 
