@@ -63,6 +63,9 @@ type Webhook struct {
 	// providers whose payloads carry a slug but no URL, and for Ghost's
 	// old URL of an unpublished post, whose payload no longer has it.
 	Pages []Page `yaml:"pages"`
+	// SlugField is the payload field holding a document's slug, "slug"
+	// when empty (contentful, sanity, strapi, datocms).
+	SlugField string `yaml:"slug_field"`
 	// Tags are Cache-Tag templates purged for each document, such as
 	// "{type}" or "entry-{id}": the only way to purge a Contentful entry
 	// after it was unpublished, as its tombstone has no slug.
@@ -116,6 +119,14 @@ func (c CEL) Exprs() map[string]string {
 	return out
 }
 
+// SlugFieldOrDefault is the field the slug is read from: slug unless set.
+func (w Webhook) SlugFieldOrDefault() string {
+	if w.SlugField == "" {
+		return "slug"
+	}
+	return w.SlugField
+}
+
 // PriorityOrDefault is the priority of the hook's intents: high unless set.
 func (w Webhook) PriorityOrDefault() string {
 	if w.Priority == "" {
@@ -167,6 +178,7 @@ func (v *validator) webhook(p string, h Webhook, zones []Zone) {
 		}
 	}
 	v.webhookPages(p, h)
+	v.webhookSlugField(p, h)
 	v.webhookTags(p, h)
 	v.webhookGeneric(p, h)
 }
@@ -216,6 +228,21 @@ func (v *validator) webhookPages(p string, h Webhook) {
 		if err := CheckTemplate(pg.URL, true); err != nil || !isAbsoluteHTTP(pg.URL) {
 			v.addf(key+".url", "%s must be an absolute http:// or https:// URL template using {slug} or {id}", v.show(key+".url", pg.URL))
 		}
+	}
+}
+
+func (v *validator) webhookSlugField(p string, h Webhook) {
+	if h.SlugField == "" {
+		return
+	}
+	switch h.Provider {
+	case ProviderContentful, ProviderSanity, ProviderStrapi, ProviderDatoCMS:
+	default:
+		v.addf(p+".slug_field", "not used by provider %s", h.Provider)
+		return
+	}
+	if !isKeyName(h.SlugField) || len(h.SlugField) > maxWebhookName {
+		v.addf(p+".slug_field", "%s is not a field name (letters, digits, '_', '-')", v.show(p+".slug_field", h.SlugField))
 	}
 }
 

@@ -61,6 +61,8 @@ func TestWebhooksRefuse(t *testing.T) {
 			`http.webhooks[0].pages[1].type: "post" is given twice`},
 		{"tags without zone", `{name: a, provider: sanity, secrets: [` + hookSecret + `], tags: ["{type}"]}`, "http.webhooks[0].tags: tags need"},
 		{"tag with slug", `{name: a, provider: sanity, zone: example.com, secrets: [` + hookSecret + `], tags: ["{slug}"]}`, "http.webhooks[0].tags[0]"},
+		{"slug_field on ghost", `{name: a, provider: ghost, secrets: [` + hookSecret + `], slug_field: handle}`, "http.webhooks[0].slug_field: not used by provider ghost"},
+		{"bad slug_field", `{name: a, provider: strapi, secrets: [` + hookSecret + `], slug_field: "a.b"}`, `http.webhooks[0].slug_field: "a.b" is not a field name`},
 		{"cel on ghost", `{name: a, provider: ghost, secrets: [` + hookSecret + `], cel: {urls: "[]"}}`, "http.webhooks[0].cel: only provider generic"},
 		{"generic without expressions", `{name: a, provider: generic, secrets: [` + hookSecret + `]}`, "http.webhooks[0].cel: give at least one of"},
 		{"cel syntax", `{name: a, provider: generic, secrets: [` + hookSecret + `], cel: {urls: "body.urls.map(u,"}}`, "http.webhooks[0].cel.urls: "},

@@ -22,7 +22,7 @@ const ContentfulWindow = 30 * time.Second
 //
 // Topics Entry.publish, and Entry/Asset unpublish, archive and delete, are
 // purged: a published entry's page under the slug of every locale
-// (fields.slug), and the hook's tags, which are all an unpublished or
+// (fields.slug, or the hook's slug_field), and the hook's tags, which are all an unpublished or
 // deleted entry's tombstone allows (it has no fields, so no slug). Other
 // topics (saves, creations) change nothing public and are ignored.
 type Contentful struct {
@@ -74,9 +74,7 @@ type contentfulEntity struct {
 			} `json:"sys"`
 		} `json:"contentType"`
 	} `json:"sys"`
-	Fields struct {
-		Slug map[string]string `json:"slug"`
-	} `json:"fields"`
+	Fields map[string]json.RawMessage `json:"fields"`
 }
 
 // Map implements [Provider].
@@ -103,8 +101,10 @@ func (c *Contentful) Map(r *Request) (Purge, error) {
 	if kind == "Asset" {
 		doc.typ = "asset"
 	}
-	for _, loc := range sortedKeys(e.Fields.Slug) {
-		doc.slugs = append(doc.slugs, localized{locale: loc, slug: e.Fields.Slug[loc]})
+	var slugs map[string]string // by locale; a field of another shape has no slug
+	_ = json.Unmarshal(e.Fields[c.templates.slugField], &slugs)
+	for _, loc := range sortedKeys(slugs) {
+		doc.slugs = append(doc.slugs, localized{locale: loc, slug: slugs[loc]})
 	}
 	p := c.templates.purge(doc)
 	if p.items() == 0 {

@@ -134,3 +134,13 @@ func TestContentfulVerification(t *testing.T) {
 	refused(t, h, unlisted, now, "does not list")
 	handled(t, h, contentfulDelivery(cfSecret, topic, body, now.Add(-29*time.Second)))
 }
+
+func TestContentfulSlugField(t *testing.T) {
+	h := newHook(t, config.Webhook{
+		Provider: "contentful", Secrets: []config.Secret{cfSecret}, SlugField: "urlHandle",
+		Pages: []config.Page{{Type: "*", URL: "https://www.example.com/{slug}"}},
+	})
+	body := []byte(`{"sys":{"type":"Entry","id":"e1","contentType":{"sys":{"id":"landing"}}},"fields":{"slug":{"en-US":"ignored"},"urlHandle":{"en-US":"spring-sale"}}}`)
+	urls, _, _ := handled(t, h, contentfulDelivery(cfSecret, "ContentManagement.Entry.publish", body, now))
+	sameSet(t, "urls", urls, []string{"https://www.example.com/spring-sale"})
+}

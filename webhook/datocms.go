@@ -41,13 +41,9 @@ func (d *DatoCMS) Verify(r *Request, _ time.Time) error {
 }
 
 type datoEntity struct {
-	ID         string `json:"id"`
-	Type       string `json:"type"`
-	Attributes struct {
-		Slug   json.RawMessage `json:"slug"`
-		Tags   []string        `json:"tags"`
-		APIKey string          `json:"api_key"`
-	} `json:"attributes"`
+	ID            string                     `json:"id"`
+	Type          string                     `json:"type"`
+	Attributes    map[string]json.RawMessage `json:"attributes"`
 	Relationships struct {
 		ItemType struct {
 			Data struct {
@@ -78,7 +74,9 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 	var p Purge
 	switch {
 	case e.EntityType == "cda_cache_tags" && e.EventType == "invalidate":
-		p.Tags = e.Entity.Attributes.Tags
+		if err := json.Unmarshal(e.Entity.Attributes["tags"], &p.Tags); err != nil {
+			return Purge{}, payloadErr("entity.attributes.tags is not a list of strings: %v", err)
+		}
 	case e.EntityType == "item":
 		switch e.EventType {
 		case "publish", "unpublish", "delete":
@@ -92,9 +90,10 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 		default:
 			return ignore("event " + quote(e.EventType) + " changes no record page")
 		}
-		doc := document{typ: d.modelKey(e), id: e.Entity.ID, slugs: datoSlugs(e.Entity.Attributes.Slug)}
+		field := d.templates.slugField
+		doc := document{typ: d.modelKey(e), id: e.Entity.ID, slugs: datoSlugs(e.Entity.Attributes[field])}
 		if e.PreviousEntity != nil {
-			doc.oldSlugs = datoSlugs(e.PreviousEntity.Attributes.Slug)
+			doc.oldSlugs = datoSlugs(e.PreviousEntity.Attributes[field])
 		}
 		if p = d.templates.purge(doc); p.items() == 0 {
 			p.Unmapped = noPurge(doc)
@@ -114,8 +113,8 @@ func (d *DatoCMS) Map(r *Request) (Purge, error) {
 func (d *DatoCMS) modelKey(e datoEvent) string {
 	id := e.Entity.Relationships.ItemType.Data.ID
 	for _, rel := range e.RelatedEntities {
-		if rel.Type == "item_type" && rel.ID == id && rel.Attributes.APIKey != "" {
-			return rel.Attributes.APIKey
+		if key := str(rel.Attributes, "api_key"); rel.Type == "item_type" && rel.ID == id && key != "" {
+			return key
 		}
 	}
 	return id

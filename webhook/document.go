@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,14 +21,16 @@ type document struct {
 
 type localized struct{ locale, slug string }
 
-// templates are a hook's page and tag templates.
+// templates are a hook's page and tag templates, and the payload field
+// its documents keep their slug in.
 type templates struct {
-	pages map[string]string // type ("*" for any) -> URL template
-	tags  []string
+	pages     map[string]string // type ("*" for any) -> URL template
+	tags      []string
+	slugField string
 }
 
 func newTemplates(cfg config.Webhook) templates {
-	t := templates{pages: map[string]string{}, tags: cfg.Tags}
+	t := templates{pages: map[string]string{}, tags: cfg.Tags, slugField: cfg.SlugFieldOrDefault()}
 	for _, p := range cfg.Pages {
 		t.pages[p.Type] = p.URL
 	}
@@ -99,4 +102,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// str is the string at m[key], or "" when it is absent or not a string.
+func str(m map[string]json.RawMessage, key string) string {
+	var s string
+	if json.Unmarshal(m[key], &s) != nil {
+		return ""
+	}
+	return s
 }

@@ -158,3 +158,13 @@ func TestManyTagsAreSplitIntoIntents(t *testing.T) {
 		}
 	}
 }
+
+func TestStrapiSlugFieldAndVersion4Ids(t *testing.T) {
+	h := newHook(t, config.Webhook{
+		Provider: "strapi", SlugField: "path",
+		Pages: []config.Page{{Type: "page", URL: "https://www.example.com/{slug}?id={id}"}},
+	})
+	body := []byte(`{"event":"entry.update","model":"page","entry":{"id":12,"path":"about/team","publishedAt":"2026-12-02T21:00:00.000Z"}}`)
+	urls, _, _ := handled(t, h, post(body, "Authorization", "Bearer "+secret))
+	sameSet(t, "urls", urls, []string{"https://www.example.com/about/team?id=12"})
+}

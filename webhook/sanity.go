@@ -14,8 +14,8 @@ import (
 // unpadded base64url HMAC-SHA256 of "<ms>.<body>".
 //
 // The body is whatever the webhook's projection returns; the mapping reads
-// _id, _type, slug (a string or {"current": ...}) and, when the projection
-// adds it, previousSlug ("previousSlug": before().slug.current), and turns
+// _id, _type, slug (a string or {"current": ...}; the hook's slug_field
+// names another field) and, when the projection adds it, previousSlug ("previousSlug": before().slug.current), and turns
 // them into pages and tags with the hook's templates. Drafts (ids starting
 // with "drafts.") are ignored. The idempotency-key header is the delivery
 // id, so Sanity's retries are stored once.
@@ -76,20 +76,23 @@ func (s *sanitySlug) UnmarshalJSON(data []byte) error {
 
 // Map implements [Provider].
 func (s *Sanity) Map(r *Request) (Purge, error) {
-	var d sanityDoc
-	if err := json.Unmarshal(r.Body, &d); err != nil {
-		return Purge{}, payloadErr("body is not a JSON object with _id, _type and slug: %v", err)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		return Purge{}, payloadErr("body is not a JSON object with _id, _type and a slug: %v", err)
 	}
-	id := d.ID
+	var slug, prev sanitySlug
+	_ = json.Unmarshal(m[s.templates.slugField], &slug) // another shape: no slug
+	_ = json.Unmarshal(m["previousSlug"], &prev)
+	id := str(m, "_id")
 	if id == "" {
 		id = r.Header.Get("Sanity-Document-Id")
 	}
 	if strings.HasPrefix(id, "drafts.") || strings.HasPrefix(id, "versions.") {
 		return ignore("drafts and versions are not public")
 	}
-	doc := document{typ: d.Type, id: id, slugs: []localized{{slug: string(d.Slug)}}}
-	if d.PreviousSlug != "" && d.PreviousSlug != d.Slug {
-		doc.oldSlugs = []localized{{slug: string(d.PreviousSlug)}}
+	doc := document{typ: str(m, "_type"), id: id, slugs: []localized{{slug: string(slug)}}}
+	if prev != "" && prev != slug {
+		doc.oldSlugs = []localized{{slug: string(prev)}}
 	}
 	p := s.templates.purge(doc)
 	if p.items() == 0 {

@@ -12,7 +12,7 @@ import (
 // entry.publish, entry.unpublish and entry.delete are purged, and
 // entry.create and entry.update when the entry is published (publishedAt
 // set, or Draft & Publish off): the page of the entry's model with its
-// slug field, and the hook's tags. Media and other events are ignored.
+// slug (field slug, or the hook's slug_field), and the hook's tags. Media and other events are ignored.
 type Strapi struct {
 	secrets   secrets
 	templates templates
@@ -31,15 +31,9 @@ func (s *Strapi) Verify(r *Request, _ time.Time) error {
 }
 
 type strapiEvent struct {
-	Event string `json:"event"`
-	Model string `json:"model"`
-	Entry struct {
-		ID          json.Number     `json:"id"`
-		DocumentID  string          `json:"documentId"`
-		Slug        string          `json:"slug"`
-		Locale      string          `json:"locale"`
-		PublishedAt json.RawMessage `json:"publishedAt"`
-	} `json:"entry"`
+	Event string                     `json:"event"`
+	Model string                     `json:"model"`
+	Entry map[string]json.RawMessage `json:"entry"`
 }
 
 // Map implements [Provider].
@@ -48,23 +42,23 @@ func (s *Strapi) Map(r *Request) (Purge, error) {
 	if err := json.Unmarshal(r.Body, &e); err != nil {
 		return Purge{}, payloadErr("body is not a Strapi event: %v", err)
 	}
-	published := len(e.Entry.PublishedAt) > 0 && string(e.Entry.PublishedAt) != "null"
 	switch e.Event {
 	case "entry.publish", "entry.unpublish", "entry.delete":
 	case "entry.create", "entry.update":
-		if !published && e.Entry.PublishedAt != nil {
+		// publishedAt is null on a draft and absent without Draft & Publish.
+		if at, ok := e.Entry["publishedAt"]; ok && string(at) == "null" {
 			return ignore("the entry is a draft")
 		}
 	default:
 		return ignore("event " + quote(e.Event) + " changes no entry page")
 	}
-	id := e.Entry.DocumentID
+	id := str(e.Entry, "documentId")
 	if id == "" {
-		id = e.Entry.ID.String()
+		id = rawID(e.Entry["id"])
 	}
 	doc := document{typ: e.Model, id: id}
-	if e.Entry.Slug != "" {
-		doc.slugs = []localized{{locale: e.Entry.Locale, slug: e.Entry.Slug}}
+	if slug := str(e.Entry, s.templates.slugField); slug != "" {
+		doc.slugs = []localized{{locale: str(e.Entry, "locale"), slug: slug}}
 	}
 	p := s.templates.purge(doc)
 	if p.items() == 0 {
