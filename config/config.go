@@ -178,6 +178,8 @@ type HTTP struct {
 	// IngestTokens are the bearer tokens POST /v1/intents accepts; none
 	// disables ingest over HTTP.
 	IngestTokens []Secret `yaml:"ingest_tokens"`
+	// Webhooks are the CMS webhooks served at POST /v1/hooks/{name}.
+	Webhooks []Webhook `yaml:"webhooks"`
 }
 
 // Log is the log section.

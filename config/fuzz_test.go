@@ -32,6 +32,8 @@ func FuzzParse(f *testing.F) {
 		zonesOf("{name: a, plan: pro, api_email: \"${EMAIL}\", api_key: \"${KEY}\"}", zone),
 		zonesOf("{name: a, plan: pro, api_token_file: \"${TOKEN_FILE}\"}", zone),
 		zonesOf("{name: a, plan: gold, api_token: [x]}", "{name: EXAMPLE.com., id: \"${ID}\", account: b}"),
+		minimal + "http:\n  webhooks:\n    - {name: g, provider: generic, secrets: [\"${S}\"], zone: example.com, cel: {urls: \"${EXPR}\", tags: '[\"a\"]'}}\n" +
+			"    - {name: h, provider: ghost, secrets: [\"${S}\"], also: [\"${ALSO}\"], zone: \"${ZONE}\"}\n",
 		"nats: {url: &a embedded}\nbatch: *a\nlog:\n  <<: {level: info}\n",
 		"nats: {ack_wait: 30, max_deliver: x}\n---\nlog: {}\n",
 	} {

@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 	v.batch(&c.Batch, c.NATS.AckWait)
 	v.cloudflare(c)
 	v.http(&c.HTTP)
+	v.webhooks(c.HTTP.Webhooks, c.Cloudflare.Zones)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "text", "json")
 	v.positive("shutdown_timeout", c.ShutdownTimeout)

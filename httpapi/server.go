@@ -15,6 +15,7 @@ import (
 
 	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/status"
+	"github.com/purge-worker/purge-worker/webhook"
 )
 
 // Config configures a Server.
@@ -44,6 +45,12 @@ type Config struct {
 	// Registerer receives the server's own metrics; may be nil.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// Webhooks are served at POST /v1/hooks/{name}; they store through
+	// Publisher.
+	Webhooks []*webhook.Hook
+	// Now is the clock webhook timestamps are checked against; nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP server. Serve it with Serve and stop it with Shutdown.
@@ -52,6 +59,7 @@ type Server struct {
 	log    *slog.Logger
 	srv    *http.Server
 	ingest *ingest
+	hooks  *hooks
 	// closing is closed when Shutdown begins.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -64,6 +72,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), closing: make(chan struct{})}
 	s.ingest = newIngest(cfg, s.log, s.closing)
+	s.hooks = newHooks(cfg, s.log)
 	s.srv = &http.Server{
 		Handler: s.Handler(),
 		// Bounded everything: a client that trickles its request or
@@ -90,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("POST /v1/intents", s.ingest)
 	mux.HandleFunc("GET /v1/intents/{id}", s.ingest.record)
+	mux.Handle("POST /v1/hooks/{name}", s.hooks)
 	return mux
 }
 

@@ -20,7 +20,9 @@ import (
 	"github.com/purge-worker/purge-worker/cfclient"
 	"github.com/purge-worker/purge-worker/config"
 	"github.com/purge-worker/purge-worker/httpapi"
+	"github.com/purge-worker/purge-worker/intent"
 	"github.com/purge-worker/purge-worker/internal/natsconn"
+	"github.com/purge-worker/purge-worker/webhook"
 	"github.com/purge-worker/purge-worker/worker"
 )
 
@@ -62,6 +64,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	hooks, err := webhooks(cfg, w.Zones())
+	if err != nil {
+		return err
+	}
 	srv := httpapi.New(httpapi.Config{
 		Tokens:     revealAll(cfg.HTTP.IngestTokens),
 		Zones:      w.Zones(),
@@ -73,6 +79,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Gatherer:   reg,
 		Registerer: reg,
 		Logger:     log,
+		Webhooks:   hooks,
 	})
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
@@ -198,6 +205,19 @@ func auth(a config.Account) cfclient.Auth {
 		return cfclient.Auth{Token: t}
 	}
 	return cfclient.Auth{Email: a.APIEmail, Key: a.APIKey.Reveal()}
+}
+
+// webhooks builds the CMS webhooks of http.webhooks.
+func webhooks(cfg *config.Config, zones *intent.Zones) ([]*webhook.Hook, error) {
+	var out []*webhook.Hook
+	for i, wh := range cfg.HTTP.Webhooks {
+		h, err := webhook.New(wh, zones)
+		if err != nil {
+			return nil, fmt.Errorf("http.webhooks[%d].%w", i, err)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 func revealAll(ss []config.Secret) []string {

@@ -51,6 +51,9 @@ type stack struct {
 	log      *slog.Logger
 	// natsExtra is added to the config's nats section ("  key: value\n").
 	natsExtra string
+	// hooks is YAML put under http (indented by four spaces), such as
+	// "webhooks:\n    - {...}".
+	hooks string
 }
 
 func newStack(t *testing.T) *stack {
@@ -89,9 +92,10 @@ cloudflare:
 http:
   listen: %q
   ingest_tokens: [%s]
+  %s
 log: {level: debug, format: json}
 shutdown_timeout: 10s
-`, s.natsAddr, s.t.TempDir(), s.natsExtra, s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken)
+`, s.natsAddr, s.t.TempDir(), s.natsExtra, s.cf.URL, cfToken, cfKey, zoneCom, zoneOrg, s.httpAddr, ingestToken, s.hooks)
 }
 
 func parseConfig(t *testing.T, yaml string) *config.Config {
