@@ -93,15 +93,22 @@ func (b *Batcher) Due(f Filter) (time.Time, bool) {
 		if !f.accepts(g) {
 			continue
 		}
-		t := g.oldest()
-		if !f.Force && (f.Patient || !b.full(g)) {
-			t = t.Add(b.window)
-		}
+		t := b.due(g, f)
 		if !found || t.Before(due) {
 			due, found = t, true
 		}
 	}
 	return due, found
+}
+
+// due returns when g is ready under f: at its oldest key's receive time if
+// it is full (and f is not patient) or f forces it, else a window later.
+func (b *Batcher) due(g *group, f Filter) time.Time {
+	t := g.oldest()
+	if !f.Force && (f.Patient || !b.full(g)) {
+		t = t.Add(b.window)
+	}
+	return t
 }
 
 // pick returns the group Next should hand out from at now, or nil.

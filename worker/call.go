@@ -107,10 +107,11 @@ func (w *Worker) pauseAuth(a *account, e *cfclient.Error) {
 func (w *Worker) attempt(ctx context.Context, a *account, zone string, mode intent.Mode, kind intent.Kind, keys []intent.Key) error {
 	start := time.Now()
 	_, err := a.purger.Purge(ctx, zone, cfMode(mode), toRequest(kind, keys))
-	typ := kind.String()
-	w.metrics.calls.WithLabelValues(typ, outcome(ctx, err)).Inc()
+	typ, out := kind.String(), outcome(ctx, err)
+	w.metrics.calls.WithLabelValues(typ, out).Inc()
 	w.metrics.callDuration.WithLabelValues(typ).Observe(time.Since(start).Seconds())
 	w.metrics.batchSize.WithLabelValues(typ).Observe(float64(len(keys)))
+	w.recent.add(CallRecord{At: start, Account: a.name, Zone: w.zoneName(zone), Mode: mode.String(), Type: typ, Keys: len(keys), Outcome: out, Took: time.Since(start)})
 	w.log.LogAttrs(ctx, slog.LevelDebug, "purge_call", slog.String("account", a.name),
 		slog.String("zone_id", zone), slog.String("mode", mode.String()), slog.String("type", typ),
 		slog.Int("keys", len(keys)), slog.String("took", time.Since(start).String()), slog.Any("err", err))

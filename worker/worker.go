@@ -54,6 +54,7 @@ type Worker struct {
 	settled  chan struct{} // cap 1: a call finished or a message was settled
 	consumer atomic.Bool   // intake is bound to the consumer
 	calls    sync.WaitGroup
+	recent   callLog // the last calls, for Snapshot
 }
 
 // msgPublisher is what dead-lettering needs of JetStream.
