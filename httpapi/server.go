@@ -29,6 +29,8 @@ type Config struct {
 	Ready func() error
 	// Gatherer serves /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
+	// Status feeds the status page at GET /; nil serves no page.
+	Status StatusSource
 	// Registerer receives the server's own metrics; may be nil.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -73,6 +75,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if s.cfg.Status != nil {
+		mux.Handle("GET /{$}", &statusPage{src: s.cfg.Status, log: s.log})
 	}
 	mux.Handle("POST /v1/intents", s.ingest)
 	return mux

@@ -67,6 +67,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Zones:      w.Zones(),
 		Publisher:  js,
 		Ready:      w.Ready,
+		Status:     w,
 		Gatherer:   reg,
 		Registerer: reg,
 		Logger:     log,
