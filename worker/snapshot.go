@@ -46,7 +46,7 @@ type AccountState struct {
 type Bucket struct {
 	Tokens    float64
 	Burst     int
-	PerSecond float64
+	PerSecond float64 // the plan's refill rate
 }
 
 // PendingState is the keys of one zone and mode waiting for a call.
@@ -143,7 +143,9 @@ func (w *Worker) Snapshot(ctx context.Context) Snapshot {
 }
 
 func (a *account) state(now time.Time) AccountState {
-	st := AccountState{Name: a.name, Flex: bucket(a.flex, now), URLs: bucket(a.urls, now)}
+	st := AccountState{Name: a.name,
+		Flex: bucket(a.flex, a.limits.FlexPerSecond, now),
+		URLs: bucket(a.urls, a.limits.URLsPerSecond, now)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if now.Before(a.pausedUntil) {
@@ -155,8 +157,10 @@ func (a *account) state(now time.Time) AccountState {
 	return st
 }
 
-func bucket(l *rate.Limiter, now time.Time) Bucket {
-	return Bucket{Tokens: max(l.TokensAt(now), 0), Burst: l.Burst(), PerSecond: float64(l.Limit())}
+// bucket reads l's level; perSecond is the plan's refill rate (l refills a
+// little slower, see withMargin).
+func bucket(l *rate.Limiter, perSecond float64, now time.Time) Bucket {
+	return Bucket{Tokens: max(l.TokensAt(now), 0), Burst: l.Burst(), PerSecond: perSecond}
 }
 
 func (w *Worker) zoneName(id string) string {
