@@ -8,7 +8,7 @@ import (
 // Error codes Cloudflare returns in errors[] for the purge endpoints. The
 // "legacy" ones come from the old api.cloudflare.com code table and may no
 // longer be emitted, but an old account or edge may still send them, so
-// classification keeps them. Sources: shared/reference/cloudflare-api.md §5.
+// classification keeps them. Source: Cloudflare's API error code tables.
 const (
 	// CodeGlobalRateLimited: the per-token 1200 requests / 5 minutes API
 	// limit ("Please wait and consider throttling your request speed").

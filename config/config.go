@@ -212,24 +212,36 @@ func Default() Config {
 }
 
 // DryRun reports whether purge calls are logged and reported as successful
-// instead of being sent. With DryRunAuto that is the case when no account
-// has credentials, so the shipped config runs safely before a token is set.
-// A dry_run value that Validate would refuse behaves as DryRunAuto.
-func (c *Config) DryRun() bool { return c.Cloudflare.dryRun() }
+// instead of being sent; see [Config.DryRunReason].
+func (c *Config) DryRun() bool { return c.DryRunReason() != "" }
 
-func (cf *Cloudflare) dryRun() bool {
-	switch cf.DryRun {
+// DryRunReason says why this is a dry run, or is empty when it is not. With
+// DryRunAuto it is one only when no account has credentials and NATS is the
+// embedded server: that is someone trying the shipped config out. Against an
+// external NATS the worker is doing real work, where a dry run would ack
+// every intent away unpurged, so a missing token must fail Validate instead
+// of quietly turning purges off. A dry_run value that Validate would refuse
+// behaves as DryRunAuto.
+func (c *Config) DryRunReason() string {
+	switch c.Cloudflare.DryRun {
 	case DryRunTrue:
-		return true
+		return "cloudflare.dry_run is true"
 	case DryRunFalse:
-		return false
+		return ""
 	}
+	if c.Cloudflare.anyCredentials() || !c.EmbeddedNATS() {
+		return ""
+	}
+	return "no account has credentials and nats.url is embedded"
+}
+
+func (cf *Cloudflare) anyCredentials() bool {
 	for _, a := range cf.Accounts {
 		if a.HasCredentials() {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // HasCredentials reports whether the account can authenticate: with an API

@@ -192,6 +192,23 @@ func TestShippedConfig(t *testing.T) {
 	}
 }
 
+// TestComposeConfig: the compose deployment runs against its own NATS, so it
+// purges for real or refuses to start naming the variable to set.
+func TestComposeConfig(t *testing.T) {
+	data, err := os.ReadFile("../deploy/compose.config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(data, noEnv)
+	if err == nil || !strings.Contains(err.Error(), "cloudflare.accounts[0]") || !strings.Contains(err.Error(), "${CLOUDFLARE_API_TOKEN}") {
+		t.Errorf("without CLOUDFLARE_API_TOKEN: error %v; want one naming cloudflare.accounts[0] and ${CLOUDFLARE_API_TOKEN}", err)
+	}
+	cfg := mustParse(t, string(data), envMap(map[string]string{"CLOUDFLARE_API_TOKEN": "cf-token-abc"}))
+	if cfg.DryRun() || cfg.EmbeddedNATS() {
+		t.Errorf("with a token: DryRun() = %v, EmbeddedNATS() = %v; want false, false", cfg.DryRun(), cfg.EmbeddedNATS())
+	}
+}
+
 func TestLoad(t *testing.T) {
 	t.Setenv("CLOUDFLARE_API_TOKEN", "")
 	cfg, err := Load("../config.yaml")
@@ -219,26 +236,57 @@ func TestDryRun(t *testing.T) {
 	legacy := Account{Name: "l", APIEmail: "a@b.c", APIKey: "k"}
 	halfLegacy := Account{Name: "h", APIEmail: "a@b.c"}
 	none := Account{Name: "n"}
+	const external = "nats://h1:4222"
 	tests := []struct {
-		mode     string
-		accounts []Account
-		want     bool
+		mode, url string
+		accounts  []Account
+		want      string
 	}{
-		{"auto", nil, true},
-		{"auto", []Account{none}, true},
-		{"auto", []Account{halfLegacy}, true},
-		{"auto", []Account{none, token}, false},
-		{"auto", []Account{legacy}, false},
-		{"true", []Account{token}, true},
-		{"false", []Account{none}, false},
-		{"bogus", []Account{none}, true},
-		{"bogus", []Account{token}, false},
+		{"auto", EmbeddedURL, nil, "no account has credentials and nats.url is embedded"},
+		{"auto", EmbeddedURL, []Account{none}, "no account has credentials and nats.url is embedded"},
+		{"auto", EmbeddedURL, []Account{halfLegacy}, "no account has credentials and nats.url is embedded"},
+		{"auto", EmbeddedURL, []Account{none, token}, ""},
+		{"auto", EmbeddedURL, []Account{legacy}, ""},
+		// Against an external NATS, auto is never a dry run: Validate
+		// refuses the accounts without credentials instead.
+		{"auto", external, []Account{none}, ""},
+		{"auto", external, nil, ""},
+		{"true", external, []Account{token}, "cloudflare.dry_run is true"},
+		{"true", EmbeddedURL, []Account{token}, "cloudflare.dry_run is true"},
+		{"false", EmbeddedURL, []Account{none}, ""},
+		{"bogus", EmbeddedURL, []Account{none}, "no account has credentials and nats.url is embedded"},
+		{"bogus", EmbeddedURL, []Account{token}, ""},
 	}
 	for _, tt := range tests {
-		c := Config{Cloudflare: Cloudflare{DryRun: tt.mode, Accounts: tt.accounts}}
-		if got := c.DryRun(); got != tt.want {
-			t.Errorf("dry_run %q with %+v: DryRun() = %v, want %v", tt.mode, tt.accounts, got, tt.want)
+		c := Config{NATS: NATS{URL: tt.url}, Cloudflare: Cloudflare{DryRun: tt.mode, Accounts: tt.accounts}}
+		if got := c.DryRunReason(); got != tt.want {
+			t.Errorf("dry_run %q, nats.url %q, accounts %+v: DryRunReason() = %q, want %q", tt.mode, tt.url, tt.accounts, got, tt.want)
 		}
+		if got := c.DryRun(); got != (tt.want != "") {
+			t.Errorf("dry_run %q, nats.url %q, accounts %+v: DryRun() = %v, want %v", tt.mode, tt.url, tt.accounts, got, tt.want != "")
+		}
+	}
+}
+
+// TestExternalNATSNeedsCredentials: a token variable left unset against an
+// external NATS fails start-up naming the key and the variable, instead of
+// a dry run that would ack every intent away unpurged.
+func TestExternalNATSNeedsCredentials(t *testing.T) {
+	src := "nats: {url: nats://nats:4222}\n" +
+		zonesOf(`{name: default, plan: free, api_token: "${CLOUDFLARE_API_TOKEN}"}`, zone)
+	_, err := Parse([]byte(src), noEnv)
+	want := `cloudflare.accounts[0]: has no credentials (api_token comes from ${CLOUDFLARE_API_TOKEN}: unset or empty), ` +
+		`and nats.url is not "embedded", so this is not a trial dry run`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Parse error = %v; want one containing %q", err, want)
+	}
+	cfg := mustParse(t, src, envMap(map[string]string{"CLOUDFLARE_API_TOKEN": "cf-token-0123"}))
+	if cfg.DryRun() {
+		t.Error("with the token set: DryRun() = true")
+	}
+	cfg = mustParse(t, src+"  dry_run: \"true\"\n", noEnv)
+	if cfg.DryRunReason() != "cloudflare.dry_run is true" {
+		t.Errorf("dry_run true: DryRunReason() = %q", cfg.DryRunReason())
 	}
 }
 

@@ -105,7 +105,7 @@ func TestParseExpandsEnvironment(t *testing.T) {
 	}
 	var asked []string
 	getenv := func(k string) string { asked = append(asked, k); return env[k] }
-	src := minimal + `
+	src := zonesOf("{name: default, plan: free, api_token: cf-token-0123}", zone) + `
 nats:
   url: nats://${HOST}:4222
   credentials_file: ${CREDS}

@@ -35,7 +35,7 @@ func (c *Config) Validate() error {
 	v := validator{refs: c.envRefs}
 	v.nats(&c.NATS)
 	v.batch(&c.Batch, c.NATS.AckWait)
-	v.cloudflare(&c.Cloudflare)
+	v.cloudflare(c)
 	v.http(&c.HTTP)
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "auto", "text", "json")

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // maxPerRequest bounds the per-request overrides. Cloudflare's largest
@@ -12,15 +13,19 @@ import (
 // grow, not for typos of an extra zero or two.
 const maxPerRequest = 1000
 
-func (v *validator) cloudflare(cf *Cloudflare) {
+func (v *validator) cloudflare(c *Config) {
+	cf := &c.Cloudflare
 	v.apiBaseURL(cf.APIBaseURL)
 	v.oneOf("cloudflare.dry_run", cf.DryRun, DryRunAuto, DryRunTrue, DryRunFalse)
 	var live string // why the accounts need credentials; "" in a dry run
 	switch {
+	case c.DryRun():
 	case cf.DryRun == DryRunFalse:
 		live = "cloudflare.dry_run is false"
-	case !cf.dryRun():
+	case cf.anyCredentials():
 		live = "other accounts have credentials, so this is not a dry run"
+	default:
+		live = fmt.Sprintf("nats.url is not %q, so this is not a trial dry run", EmbeddedURL)
 	}
 	accounts := make(map[string]int, len(cf.Accounts))
 	for i, a := range cf.Accounts {
@@ -81,8 +86,8 @@ func (v *validator) credentials(p string, a Account, live string) {
 	case live != "" && !a.HasCredentials() && a.APITokenFile == "":
 		// With api_token_file set, Parse has already reported why it could
 		// not read the token.
-		v.addf(p, "has no credentials (api_token, api_token_file, or api_email with api_key) and %s; "+
-			"set them, or set cloudflare.dry_run: true", live)
+		v.addf(p, "has no credentials%s, and %s; set api_token, api_token_file, or api_email with api_key, "+
+			"or set cloudflare.dry_run: true", v.emptyFrom(p, "api_token", "api_email", "api_key"), live)
 	}
 	if a.APIToken != "" {
 		v.secretText(tokenKey, a.APIToken)
@@ -146,4 +151,20 @@ func (v *validator) zoneAccount(key, name string, accounts map[string]int, nAcco
 	case !ok:
 		v.addf(key, "%s is not the name of an entry in cloudflare.accounts", v.show(key, name))
 	}
+}
+
+// emptyFrom names the environment variables that the account's credential
+// keys were read from, for the error of an account without credentials: the
+// usual cause is a variable that is unset or misspelt.
+func (v *validator) emptyFrom(p string, keys ...string) string {
+	var from []string
+	for _, k := range keys {
+		if r, ok := v.refs[p+"."+k]; ok {
+			from = append(from, k+" comes from "+r)
+		}
+	}
+	if len(from) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(from, ", ") + ": unset or empty)"
 }

@@ -16,6 +16,10 @@ const (
 	zone = "{name: example.com, id: 023e105f4ecef8ad9ca31a8372d0c353}"
 )
 
+// dryRun is a valid config that is a dry run whatever nats.url says, so
+// that a bad nats.url is the only problem.
+var dryRun = cfWith(`dry_run: "true"`)
+
 // cfWith returns a valid cloudflare section with one more line in it.
 func cfWith(line string) string {
 	return "cloudflare:\n  " + line + "\n  accounts: [" + acct + "]\n  zones: [" + zone + "]\n"
@@ -35,12 +39,12 @@ func TestValidateRefuses(t *testing.T) {
 		name, src string
 		want      string // "key: message", or a part of it
 	}{
-		{"nats url scheme", minimal + "nats: {url: http://h:4222}\n",
+		{"nats url scheme", dryRun + "nats: {url: http://h:4222}\n",
 			`nats.url: "http://h:4222" is not a nats://, tls://, ws:// or wss:// URL with a host`},
-		{"nats url without host", minimal + "nats: {url: \"nats://:4222\"}\n", `nats.url: "nats://:4222" is not`},
-		{"nats url list with a hole", minimal + "nats: {url: \"nats://a:4222,,nats://b:4222\"}\n", "nats.url: server 2 of the list is empty"},
-		{"nats url empty", minimal + "nats: {url: \"\"}\n", `nats.url: must be "embedded" or a comma-separated list`},
-		{"nats url embedded in a list", minimal + "nats: {url: \"embedded,nats://a\"}\n", `nats.url: "embedded" is not`},
+		{"nats url without host", dryRun + "nats: {url: \"nats://:4222\"}\n", `nats.url: "nats://:4222" is not`},
+		{"nats url list with a hole", dryRun + "nats: {url: \"nats://a:4222,,nats://b:4222\"}\n", "nats.url: server 2 of the list is empty"},
+		{"nats url empty", dryRun + "nats: {url: \"\"}\n", `nats.url: must be "embedded" or a comma-separated list`},
+		{"nats url embedded in a list", dryRun + "nats: {url: \"embedded,nats://a\"}\n", `nats.url: "embedded" is not`},
 		{"embedded listen without port", minimal + "nats: {embedded: {listen: localhost}}\n",
 			`nats.embedded.listen: "localhost" is not a host:port address`},
 		{"embedded listen bad port", minimal + "nats: {embedded: {listen: \"127.0.0.1:99999\"}}\n", `nats.embedded.listen: "127.0.0.1:99999"`},
@@ -95,10 +99,12 @@ func TestValidateRefuses(t *testing.T) {
 		{"token is the redaction placeholder", zonesOf("{name: default, plan: free, api_token: <redacted>}", zone),
 			`cloudflare.accounts[0].api_token: is the placeholder "<redacted>", not a real secret`},
 		{"dry_run false without credentials", cfWith("dry_run: \"false\""),
-			"cloudflare.accounts[0]: has no credentials (api_token, api_token_file, or api_email with api_key) and cloudflare.dry_run is false"},
+			"cloudflare.accounts[0]: has no credentials, and cloudflare.dry_run is false; set api_token, api_token_file, or api_email with api_key"},
+		{"external NATS without credentials", "nats: {url: nats://h1:4222}\n" + zonesOf(acct, zone),
+			`cloudflare.accounts[0]: has no credentials, and nats.url is not "embedded", so this is not a trial dry run`},
 		{"one account of two without credentials", zonesOf("{name: a, plan: pro, api_token: t}, {name: b, plan: pro}",
 			"{name: example.com, id: 023e105f4ecef8ad9ca31a8372d0c353, account: a}"),
-			"cloudflare.accounts[1]: has no credentials (api_token, api_token_file, or api_email with api_key) and other accounts have credentials"},
+			"cloudflare.accounts[1]: has no credentials, and other accounts have credentials"},
 		{"no zones", "cloudflare: {accounts: [" + acct + "]}\n", "cloudflare.zones: at least one zone is required"},
 		{"zone name a single label", zonesOf(acct, "{name: localhost, id: 023e105f4ecef8ad9ca31a8372d0c353}"),
 			`cloudflare.zones[0].name: "localhost" is not a lowercase DNS name such as "example.com"`},

@@ -91,8 +91,11 @@ func TestShippedConfigRunsADryRun(t *testing.T) {
 		return code == http.StatusOK
 	})
 	warn := w.logged("dry_run")
-	if len(warn) != 1 || warn[0]["level"] != "WARN" {
-		t.Errorf("dry-run warning %v; want one WARN record", warn)
+	if len(warn) != 1 || warn[0]["level"] != "WARN" || warn[0]["reason"] != "no account has credentials and nats.url is embedded" {
+		t.Errorf("dry-run warning %v; want one WARN record with the reason", warn)
+	}
+	if code, body := httpGet("http://" + httpAddr + "/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ready (dry run)" {
+		t.Errorf("/readyz: %d %q, want 200 %q", code, body, "ready (dry run)")
 	}
 	if len(w.logged("embedded_nats_started")) != 1 {
 		t.Error("no embedded_nats_started log line")

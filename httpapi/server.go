@@ -27,6 +27,9 @@ type Config struct {
 	Publisher jetstream.Publisher
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() error
+	// DryRun makes /readyz say so when ready: a dry run acks intents
+	// without purging, which whoever probes or looks must be able to see.
+	DryRun bool
 	// Gatherer serves /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
 	// Status feeds the status page at GET /; nil serves no page.
@@ -89,6 +92,10 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
+	}
+	if s.cfg.DryRun {
+		_, _ = w.Write([]byte("ready (dry run)\n"))
+		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

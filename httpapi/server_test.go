@@ -47,6 +47,17 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
+func TestReadyzSaysDryRun(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DryRun = true })
+	if r := e.get("/readyz"); r.code != http.StatusOK || strings.TrimSpace(r.raw) != "ready (dry run)" {
+		t.Fatalf("GET /readyz in a dry run: %d %q, want 200 \"ready (dry run)\"", r.code, r.raw)
+	}
+	live := newEnv(t)
+	if r := live.get("/readyz"); r.code != http.StatusOK || strings.TrimSpace(r.raw) != "ready" {
+		t.Fatalf("GET /readyz live: %d %q, want 200 \"ready\"", r.code, r.raw)
+	}
+}
+
 func TestReadyzWithoutReadyFuncIsReady(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Ready = nil })
 	if r := e.get("/readyz"); r.code != http.StatusOK {

@@ -24,7 +24,7 @@ const (
 
 // Intent is the JSON message body: the purge a user would send to
 // Cloudflare, plus a zone. See the package documentation for the accepted
-// JSON and DESIGN.md for the contract.
+// JSON and docs/design.md for the contract.
 type Intent struct {
 	// Zone is a configured zone name or 32-hex zone id. It may be empty
 	// when every item has a hostname; Bind then routes each item to its

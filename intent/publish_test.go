@@ -16,7 +16,7 @@ import (
 )
 
 // runJetStream starts an embedded JetStream server with the PURGE stream
-// of DESIGN.md and returns a JetStream client and the stream.
+// of docs/design.md and returns a JetStream client and the stream.
 func runJetStream(t *testing.T) (jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
 	s := testutil.StartJetStream(t, t.TempDir(), -1)

@@ -46,7 +46,7 @@ func burst(n int, seed uint64) []*intent.Intent {
 	return out
 }
 
-// lowerBound computes DESIGN.md's minimum for a burst received inside one
+// lowerBound computes the contract's minimum for a burst received inside one
 // window, independently of the batcher: per zone, dedupe, drop what a host or
 // prefix of the burst covers, then chunk.
 func lowerBound(t *testing.T, h *harness, intents []*intent.Intent) int {

@@ -13,7 +13,7 @@ import (
 )
 
 // Headers the worker sets on a dead-lettered copy. Purge-Error and
-// Purge-Subject are part of the contract (DESIGN.md); operators and
+// Purge-Subject are part of the contract (docs/design.md); operators and
 // `purgectl dlq` read them.
 const (
 	HeaderError   = "Purge-Error"

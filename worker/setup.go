@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Subjects of the two streams. They are part of the contract (DESIGN.md):
+// Subjects of the two streams. They are part of the contract (docs/design.md):
 // publishers and operators rely on them.
 const (
 	IntentSubjects = "purge.>"

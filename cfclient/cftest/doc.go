@@ -17,7 +17,7 @@
 //
 // # Modelled Cloudflare behaviour
 //
-// Sources: shared/reference/cloudflare-api.md; where the fake has to
+// Sources: Cloudflare's purge API documentation; where the fake has to
 // choose, the choice is marked. Checks run in this order, and the first
 // refusal is the answer: path and zone-id syntax, method, credentials,
 // zone (existence, then access), Content-Type, body shape, per-request

@@ -15,7 +15,7 @@ import (
 // message, as it must for whatever Cloudflare sends today.
 const codeTooManyPrefixes = 1122
 
-// Documented key limits (shared/reference/cloudflare-api.md §4).
+// Key limits documented by Cloudflare for the purge endpoints.
 const (
 	maxTagLen          = 1024
 	maxHostLen         = 200

@@ -63,7 +63,7 @@ type backlogOutcome struct {
 // draining it twice, from two copies of the store: once as the daemon runs
 // by default (embedded JetStream server and worker in one process), once
 // as the worker alone (server elsewhere: here, in the bench). Peak RSS is
-// the figure DESIGN.md's "bounded memory" promise is about; the two runs
+// the figure the "bounded memory" promise (docs/design.md) is about; the two runs
 // tell the worker's share from the server's, which grows with the stream.
 func runBacklog(ctx context.Context, s settings) (result, error) {
 	plan := s.planOr("pro")

@@ -12,7 +12,7 @@ type space struct {
 }
 
 // tally counts what a set of intents costs, computed here from the intents
-// alone and independently of the batcher: the lower bound DESIGN.md
+// alone and independently of the batcher: the lower bound the contract
 // promises, what a naive worker would send (one call per intent and type)
 // and what per-intent chunking would send (what most CMS plugins do: each
 // event's keys, chunked to the per-request maximum).
@@ -63,7 +63,7 @@ func (t *tally) unique() int {
 	return n
 }
 
-// lowerBound is DESIGN.md's minimum for a burst received inside one
+// lowerBound is the contract's minimum for a burst received inside one
 // window: per zone and mode, the distinct keys that no other key of the
 // burst covers, chunked to the per-request maximum of their type.
 func (t *tally) lowerBound() int {

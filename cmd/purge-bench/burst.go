@@ -31,7 +31,7 @@ func runFreeBacklog(ctx context.Context, s settings) (result, error) {
 
 // burstFlow publishes every intent, waits until the stream holds them all,
 // then starts the worker and measures it draining them: a burst that
-// arrived while the worker was down or busy, the case DESIGN.md's minimum
+// arrived while the worker was down or busy, the case the contract's minimum
 // is stated for.
 func burstFlow(ctx context.Context, s settings, name, plan string, intents []*intent.Intent) (result, error) {
 	r, err := newRig(ctx, s.rigFor(name, plan, s.unlimited))

@@ -1,5 +1,5 @@
 // Command purge-bench measures purge-worker against the numbers it promises:
-// the calls it makes against DESIGN.md's lower bound (and against what a
+// the calls it makes against the contract's lower bound (and against what a
 // naive worker and per-intent chunking would send), its intake against a
 // bare JetStream consume-and-ack loop, the latency from publish to the
 // covering call, CPU and peak memory.

@@ -44,7 +44,7 @@ func smoke(t *testing.T) settings {
 // TestScenariosSmoke runs every scenario small and checks what must hold
 // whatever the machine's speed: every intent acked and covered by a call
 // issued after it was published, no call failed except for rate, never
-// fewer calls than DESIGN.md's minimum, and the figures each scenario
+// fewer calls than the contract's minimum, and the figures each scenario
 // exists for measured. It asserts no timing.
 func TestScenariosSmoke(t *testing.T) {
 	s := smoke(t)

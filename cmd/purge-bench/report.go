@@ -27,7 +27,7 @@ type result struct {
 	Calls   int `json:"calls"`
 	Refused int `json:"refused_429"`
 	Failed  int `json:"failed"`
-	// Bound is DESIGN.md's minimum for a burst received within one
+	// Bound is the contract's minimum for a burst received within one
 	// window; Burst says whether the scenario is such a burst, so that
 	// Calls must equal it.
 	Bound     int  `json:"lower_bound"`
@@ -94,7 +94,7 @@ type report struct {
 	Targets  []target  `json:"targets"`
 }
 
-// target is one of issue 6's goals and whether this run met it.
+// target is one of the benchmark's goals and whether this run met it.
 type target struct {
 	Name  string `json:"name"`
 	Want  string `json:"want"`

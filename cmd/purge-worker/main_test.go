@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -104,6 +105,24 @@ func TestConfigWithUnknownKey(t *testing.T) {
 	oneLine(t, out, p, "batch.widnow")
 }
 
+// Against an external NATS, a token variable that is not set stops start-up
+// with the key and the variable named, before any connection is tried: a dry
+// run there would ack every intent away unpurged.
+func TestExternalNATSWithoutTokenRefusesToStart(t *testing.T) {
+	t.Setenv("PURGE_TEST_UNSET_TOKEN", "")
+	p := writeConfig(t, `
+nats: {url: "nats://`+freeAddr(t)+`"}
+cloudflare:
+  accounts: [{name: default, plan: free, api_token: "${PURGE_TEST_UNSET_TOKEN}"}]
+  zones: [{name: example.com, id: 023e105f4ecef8ad9ca31a8372d0c353}]
+`)
+	code, out := purgeWorker("-config", p)
+	if code == 0 {
+		t.Fatal("exit 0 against an external NATS without a token")
+	}
+	oneLine(t, out, p, "cloudflare.accounts[0]", "${PURGE_TEST_UNSET_TOKEN}", "dry_run")
+}
+
 func TestBadLogSettings(t *testing.T) {
 	p := writeConfig(t, minimalConfig+"log: {level: loud}\n")
 	code, out := purgeWorker("-config", p)
@@ -147,8 +166,12 @@ shutdown_timeout: 5s
 			for {
 				res, err := http.Get("http://" + httpAddr + "/readyz")
 				if err == nil {
+					body, _ := io.ReadAll(res.Body)
 					res.Body.Close()
 					if res.StatusCode == http.StatusOK {
+						if got := strings.TrimSpace(string(body)); got != "ready (dry run)" {
+							t.Errorf("/readyz of a dry run: %q, want %q", got, "ready (dry run)")
+						}
 						break
 					}
 				}

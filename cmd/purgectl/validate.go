@@ -25,8 +25,8 @@ func (e env) validateConfig(args []string) error {
 		return err
 	}
 	mode := "live"
-	if cfg.DryRun() {
-		mode = "dry run (no Cloudflare credentials, or dry_run: true)"
+	if r := cfg.DryRunReason(); r != "" {
+		mode = "dry run (" + r + ")"
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n  nats: %s\n  accounts: %d, zones: %d\n  mode: %s\n",
 		*path, natsconn.RedactURLs(cfg.NATSServers()), len(cfg.Cloudflare.Accounts), len(cfg.Cloudflare.Zones), mode)

@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Zones:      w.Zones(),
 		Publisher:  js,
 		Ready:      w.Ready,
+		DryRun:     cfg.DryRun(),
 		Status:     w,
 		Gatherer:   reg,
 		Registerer: reg,
@@ -133,7 +134,7 @@ func connect(cfg *config.Config, log *slog.Logger) (*nats.Conn, func(), error) {
 func workerConfig(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (worker.Config, error) {
 	dry := cfg.DryRun()
 	if dry {
-		log.Warn("dry_run", "reason", "no Cloudflare credentials configured or cloudflare.dry_run is true; calls are logged, not sent")
+		log.Warn("dry_run", "reason", cfg.DryRunReason(), "effect", "purge calls are logged, not sent, and their intents acked")
 	}
 	wc := worker.Config{
 		Stream:          cfg.NATS.Stream,
