@@ -87,7 +87,9 @@ func TestSnapshotShowsPendingCallsPausesAndDeadLetters(t *testing.T) {
 			t.Errorf("call %+v, want a timed call refused for auth", c)
 		}
 	}
-	if a := s.Accounts[0]; a.Pause != "auth" || a.PausedFor <= 0 || a.Flex.Tokens >= 25 {
-		t.Errorf("account after the refusal = %+v, want paused for auth, a flex token spent", a)
+	// Which call was refused first depends on the order the sender took
+	// the chunks; the others were released without a call.
+	if a := s.Accounts[0]; a.Pause != "auth" || a.PausedFor <= 0 || a.Flex.Tokens >= 25 && a.URLs.Tokens >= 800 {
+		t.Errorf("account after the refusal = %+v, want paused for auth, a token spent", a)
 	}
 }
