@@ -72,6 +72,13 @@ func TestStatusPageInABrowser(t *testing.T) {
 		d.publish(asset(i))
 	}
 	var calls [][]string
+	t.Cleanup(func() {
+		if t.Failed() {
+			_, page := s.get("/?refresh=0")
+			t.Logf("last calls rows %q; stale banner hidden: %v; Cloudflare saw %d calls; the page now:\n%s",
+				calls, eval[bool](b, `document.getElementById("stale").hidden`), len(s.cf.Calls()), page)
+		}
+	})
 	s.eventually(30*time.Second, "the page showing the files, tags and refused calls", func() bool {
 		calls = b.rows("#calls")
 		return len(calls) == 3
