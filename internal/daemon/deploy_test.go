@@ -36,9 +36,14 @@ var notYetExported = []string{
 var metricName = regexp.MustCompile(`\bpurge_worker_[a-z0-9_]+`)
 
 type dashboard struct {
+	UID    string `json:"uid"`
 	Panels []struct {
+		ID      int    `json:"id"`
 		Type    string `json:"type"`
 		Title   string `json:"title"`
+		GridPos struct {
+			X, W int
+		} `json:"gridPos"`
 		Targets []struct {
 			Expr string `json:"expr"`
 		} `json:"targets"`
@@ -66,8 +71,19 @@ func dashboardMetrics(t *testing.T) map[string]bool {
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatalf("%s: %v", dashboardFile, err)
 	}
+	if d.UID == "" {
+		t.Errorf("%s has no uid: imports would duplicate it", dashboardFile)
+	}
 	out := map[string]bool{}
+	ids := map[int]bool{}
 	for _, p := range d.Panels {
+		if ids[p.ID] || p.ID == 0 {
+			t.Errorf("dashboard panel %q: id %d is missing or not unique", p.Title, p.ID)
+		}
+		ids[p.ID] = true
+		if p.GridPos.W <= 0 || p.GridPos.X+p.GridPos.W > 24 {
+			t.Errorf("dashboard panel %q is outside Grafana's 24 columns", p.Title)
+		}
 		if p.Type == "row" {
 			continue
 		}
