@@ -42,6 +42,8 @@ type Config struct {
 	DryRun bool
 	// Gatherer serves /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
+	// Page feeds the status page at GET /; nil serves no page.
+	Page StatusSource
 	// Registerer receives the server's own metrics; may be nil.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -96,6 +98,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if s.cfg.Page != nil {
+		mux.Handle("GET /{$}", &statusPage{src: s.cfg.Page, log: s.log})
 	}
 	mux.Handle("POST /v1/intents", s.ingest)
 	mux.HandleFunc("GET /v1/intents/{id}", s.ingest.record)

@@ -37,6 +37,7 @@ type account struct {
 	urls        bucket // one token per URL
 	changes     uint64 // counts takes, empties and pauses: what the ledger must store
 	pausedUntil time.Time
+	pauseCause  string // what set pausedUntil: "rate_limited", "backoff" or "auth"
 	authDown    bool
 	authEpoch   uint64    // counts auth refusals; a success only counts if issued after the last one
 	lastBackOff time.Time // when the backoff last grew
@@ -98,11 +99,11 @@ func (a *account) pausedFor(now time.Time) time.Duration {
 	return 0
 }
 
-func (a *account) pauseUntil(t time.Time) {
+func (a *account) pauseUntil(t time.Time, cause string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if t.After(a.pausedUntil) {
-		a.pausedUntil = t
+		a.pausedUntil, a.pauseCause = t, cause
 		a.changes++
 	}
 }
@@ -127,7 +128,7 @@ func (a *account) rateLimited(now time.Time, retryAfter time.Duration, kind inte
 	}
 	a.changes++
 	a.mu.Unlock()
-	a.pauseUntil(now.Add(wait))
+	a.pauseUntil(now.Add(wait), "rate_limited")
 	return wait
 }
 
@@ -145,7 +146,7 @@ func (a *account) backOff(now, issued time.Time) time.Duration {
 	d := a.back.NextBackOff()
 	a.lastBackOff = now
 	if t := now.Add(d); t.After(a.pausedUntil) {
-		a.pausedUntil = t
+		a.pausedUntil, a.pauseCause = t, "backoff"
 	}
 	return d
 }
@@ -183,7 +184,7 @@ func (a *account) setAuthDown(until time.Time) {
 	a.authDown = true
 	a.authEpoch++
 	a.mu.Unlock()
-	a.pauseUntil(until)
+	a.pauseUntil(until, "auth")
 }
 
 // gate reports which kinds of chunk the account can pay for now. A files

@@ -37,7 +37,7 @@ func TestPauseWhileWaitingForAFlexTokenKeepsTheToken(t *testing.T) {
 		// little after the token arrives.
 		time.Sleep(refill / 2)
 		pauseEnd := start.Add(refill + time.Second)
-		a.pauseUntil(pauseEnd)
+		a.pauseUntil(pauseEnd, "rate_limited")
 
 		got := <-done
 		if got.Before(pauseEnd) {

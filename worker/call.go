@@ -114,10 +114,11 @@ func (w *Worker) attempt(ctx context.Context, a *account, c batcher.Chunk, keys 
 	if err == nil {
 		w.track.called(zone, mode, kind, keys, resp.ID, start)
 	}
-	typ := kind.String()
-	w.metrics.calls.WithLabelValues(typ, outcome(ctx, err)).Inc()
+	typ, out := kind.String(), outcome(ctx, err)
+	w.metrics.calls.WithLabelValues(typ, out).Inc()
 	w.metrics.callDuration.WithLabelValues(typ).Observe(time.Since(start).Seconds())
 	w.metrics.batchSize.WithLabelValues(typ).Observe(float64(len(keys)))
+	w.recent.add(CallRecord{At: start, Account: a.name, Zone: w.zoneName(zone), Mode: mode.String(), Type: typ, Keys: len(keys), Outcome: out, Took: time.Since(start)})
 	w.log.LogAttrs(ctx, slog.LevelDebug, "purge_call", slog.String("account", a.name),
 		slog.String("zone_id", zone), slog.String("mode", mode.String()), slog.String("type", typ),
 		slog.Int("keys", len(keys)), slog.Uint64("horizon", c.Horizon), slog.String("took", time.Since(start).String()),

@@ -103,6 +103,11 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	for _, k := range intent.Kinds {
 		m.itemsByKind[k] = m.items.WithLabelValues(k.String())
 	}
+	// Exported at 0 from the start, so that increase() sees the first
+	// dead letter (a series born at 1 shows no increase).
+	for _, reason := range []string{"invalid", "rejected"} {
+		m.deadLettered.WithLabelValues(reason)
+	}
 	m.accepted = m.intents.WithLabelValues("accepted")
 	m.invalid = m.intents.WithLabelValues("invalid")
 	m.redelivered = m.intents.WithLabelValues("redelivered")
@@ -146,5 +151,20 @@ func (w *Worker) registerGauges(r prometheus.Registerer) {
 			Name: "purge_worker_oldest_pending_age_seconds",
 			Help: "Age of the oldest key waiting for a call.",
 		}, w.oldestAge),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_consuming",
+			Help: "1 while intake is bound to the JetStream consumer.",
+		}, func() float64 { return b2f(w.consumer.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "purge_worker_batch_window_seconds",
+			Help: "The configured batch.window, for alerts that scale with it.",
+		}, w.cfg.Window.Seconds),
 	)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

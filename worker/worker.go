@@ -74,6 +74,7 @@ type Worker struct {
 	consumer atomic.Bool   // intake is bound to the consumer
 	role     atomic.Value  // Role
 	calls    sync.WaitGroup
+	recent   callLog // the last calls, for Snapshot
 }
 
 // msgPublisher is what dead-lettering needs of JetStream.

@@ -51,6 +51,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer stopNATS()
+	reg.MustRegister(natsConnected(nc))
 
 	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(10*time.Second))
 	if err != nil {
@@ -76,6 +77,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Ready:      w.Ready,
 		Role:       func() string { return string(w.Role()) },
 		DryRun:     cfg.DryRun(),
+		Page:       w,
 		Gatherer:   reg,
 		Registerer: reg,
 		Logger:     log,

@@ -54,6 +54,8 @@ type stack struct {
 	// hooks is YAML put under http (indented by four spaces), such as
 	// "webhooks:\n    - {...}".
 	hooks string
+	// edit, if set, rewrites the config file before start.
+	edit func(yaml string) string
 }
 
 func newStack(t *testing.T) *stack {
@@ -119,7 +121,11 @@ type daemon struct {
 // start runs the daemon until stop, and waits for it to be ready.
 func (s *stack) start() *daemon {
 	s.t.Helper()
-	cfg := parseConfig(s.t, s.yaml())
+	yaml := s.yaml()
+	if s.edit != nil {
+		yaml = s.edit(yaml)
+	}
+	cfg := parseConfig(s.t, yaml)
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &daemon{s: s, cancel: cancel, done: make(chan error, 1)}
 	go func() { d.done <- Run(ctx, cfg, s.log) }()

@@ -33,9 +33,9 @@ func noSecrets(t *testing.T, where, text string) {
 }
 
 // The secrets must stay out of everything the daemon writes: its logs at
-// debug level, /metrics, /readyz, dead letters and its errors, across
-// successful calls, invalid intents, a key Cloudflare refuses, a refused
-// ingest token and a revoked Cloudflare token.
+// debug level, /metrics, /readyz, the status page, dead letters and its
+// errors, across successful calls, invalid intents, a key Cloudflare
+// refuses, a refused ingest token and a revoked Cloudflare token.
 func TestSecretsNeverLeak(t *testing.T) {
 	s := newStack(t)
 	d := s.start()
@@ -82,6 +82,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	_, metrics := s.get("/metrics")
+	_, status := s.get("/")
+	if !strings.Contains(status, "Cloudflare refused the credentials") {
+		t.Error("the status page does not show the paused accounts: the scenario did not run as intended")
+	}
 	dlq := d.dlq()
 	err := d.stop()
 	if err != nil {
@@ -98,6 +102,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	noSecrets(t, "logs", logs)
 	noSecrets(t, "/metrics", metrics)
 	noSecrets(t, "/readyz", ready)
+	noSecrets(t, "the status page", status)
 	refused := 0
 	for _, m := range dlq {
 		if strings.HasPrefix(m.Header.Get(worker.HeaderError), "cloudflare refused https://www.example.") {
