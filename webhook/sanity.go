@@ -47,13 +47,6 @@ func (s *Sanity) Verify(r *Request, now time.Time) error {
 	return inWindow(t, now, Window)
 }
 
-type sanityDoc struct {
-	ID           string     `json:"_id"`
-	Type         string     `json:"_type"`
-	Slug         sanitySlug `json:"slug"`
-	PreviousSlug sanitySlug `json:"previousSlug"`
-}
-
 // sanitySlug is a slug field as stored ({"_type": "slug", "current": ...})
 // or projected to a string.
 type sanitySlug string
