@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -63,11 +64,7 @@ func (f *faultInjector) holding(now time.Time) bool {
 func (f *faultInjector) set() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.counts))
-	for k, v := range f.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.counts)
 }
 
 func (f *faultInjector) run() {

@@ -266,6 +266,9 @@ func (w *Worker) add(msg message, seq uint64, now time.Time, parts []intent.Part
 			w.log.Warn("ack_failed", "seq", seq, "err", err)
 		}
 		w.metrics.acked.Inc()
+		// Settled by calls made before it was received: purged, with
+		// no call of its own to list.
+		w.track.purged(seq, now)
 	}
 	return true, n
 }

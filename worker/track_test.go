@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,35 @@ func TestTrackedIntentRecordsTheCoveringCalls(t *testing.T) {
 	}
 	if st := must(kv.Status(context.Background())); st.TTL() != 24*time.Hour {
 		t.Errorf("bucket TTL %s, want the 24h default", st.TTL())
+	}
+}
+
+// A tracked intent stored before a call that covers it, and received only
+// after that call (a backlog beyond max_ack_pending), is acked on arrival
+// without a call of its own: its record still says purged.
+func TestTrackedIntentSettledByAnEarlierCallIsRecordedPurged(t *testing.T) {
+	h := newHarness(t, withPlan("pro"))
+	h.cfg.MaxAckPending = 2
+	const n = 8
+	var ids []string
+	for i := range n {
+		in := &intent.Intent{Zone: "example.com", ID: fmt.Sprintf("backlog-%d", i),
+			Files: []intent.File{{URL: "https://www.example.com/same"}}}
+		h.publishTracked(in)
+		ids = append(ids, in.ID)
+	}
+	h.start()
+	h.waitDrained(30 * time.Second)
+	if got := len(h.accepted()); got != 1 {
+		t.Fatalf("%d calls, want 1: the first call covers the whole backlog", got)
+	}
+	for _, id := range ids {
+		if r := h.record(id); r.State != status.Purged {
+			t.Errorf("record of %s = %+v, want purged", id, r)
+		}
+	}
+	if got := h.metric("purge_worker_coalesced_total", map[string]string{"reason": "earlier_call"}); got == 0 {
+		t.Error("no intent was settled by the earlier call: the test did not reach the case it is for")
 	}
 }
 

@@ -38,7 +38,7 @@ func runIntake(ctx context.Context, s settings) (result, error) {
 		if raw.drain == 0 || rr.drain < raw.drain {
 			raw = rr
 		}
-		res, err := workerRound(ctx, s, plan, n)
+		res, err := workerRound(ctx, s, "intake", plan, n, false)
 		if err != nil {
 			return result{}, err
 		}
@@ -59,13 +59,16 @@ func runIntake(ctx context.Context, s settings) (result, error) {
 	return best, nil
 }
 
-// workerRound measures the worker draining n waiting intents.
-func workerRound(ctx context.Context, s settings, plan string, n int) (result, error) {
-	r, err := newRig(ctx, s.rigFor("intake", plan, true))
+// workerRound measures the worker draining n waiting intents for scenario
+// name, every one tracked or none. After a tracked round the worker has
+// stopped and its writer flushed: every intent must have its record.
+func workerRound(ctx context.Context, s settings, name, plan string, n int, track bool) (result, error) {
+	r, err := newRig(ctx, s.rigFor(name, plan, true))
 	if err != nil {
 		return result{}, err
 	}
 	defer r.close()
+	r.tracked = track
 	t, err := r.publishCMS(ctx, 7, n)
 	if err != nil {
 		return result{}, err
@@ -76,8 +79,13 @@ func workerRound(ctx context.Context, s settings, plan string, n int) (result, e
 		return result{}, err
 	}
 	s.unlimited = true
-	res := r.result("intake", plan, s, t, m)
+	res := r.result(name, plan, s, t, m)
 	res.PulledSeconds = m.delivered.Sub(m.started).Seconds()
+	if track {
+		if err := checkRecords(ctx, r.js, n); err != nil {
+			return result{}, err
+		}
+	}
 	return res, nil
 }
 

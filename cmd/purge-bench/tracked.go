@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/purge-worker/purge-worker/status"
 )
 
@@ -18,7 +20,7 @@ func runIntakeTracked(ctx context.Context, s settings) (result, error) {
 	var plain, tracked result
 	for range intakeRounds(n) {
 		for _, track := range []bool{false, true} {
-			res, err := trackedRound(ctx, s, plan, n, track)
+			res, err := workerRound(ctx, s, "intake-tracked", plan, n, track)
 			if err != nil {
 				return result{}, err
 			}
@@ -40,40 +42,18 @@ func runIntakeTracked(ctx context.Context, s settings) (result, error) {
 	return tracked, nil
 }
 
-// trackedRound is workerRound with every intent tracked or none.
-func trackedRound(ctx context.Context, s settings, plan string, n int, track bool) (result, error) {
-	r, err := newRig(ctx, s.rigFor("intake-tracked", plan, true))
+// checkRecords fails unless bucket PURGE_STATUS holds n records.
+func checkRecords(ctx context.Context, js jetstream.JetStream, n int) error {
+	kv, err := status.Open(ctx, js)
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	defer r.close()
-	r.tracked = track
-	t, err := r.publishCMS(ctx, 7, n)
+	st, err := kv.Status(ctx)
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	r.watchIntake = true
-	m, err := r.drain(ctx, s.timeout)
-	if err != nil {
-		return result{}, err
+	if st.Values() != uint64(n) {
+		return fmt.Errorf("%d status records for %d tracked intents", st.Values(), n)
 	}
-	s.unlimited = true
-	res := r.result("intake-tracked", plan, s, t, m)
-	res.PulledSeconds = m.delivered.Sub(m.started).Seconds()
-	if track {
-		// The worker has stopped, its writer flushed: every intent must
-		// have its record.
-		kv, err := status.Open(ctx, r.js)
-		if err != nil {
-			return result{}, err
-		}
-		st, err := kv.Status(ctx)
-		if err != nil {
-			return result{}, err
-		}
-		if st.Values() != uint64(n) {
-			return result{}, fmt.Errorf("%d status records for %d tracked intents", st.Values(), n)
-		}
-	}
-	return res, nil
+	return nil
 }
