@@ -225,3 +225,32 @@ func TestShrinkToTheStatedMaximum(t *testing.T) {
 		t.Errorf("Shrink(stated 100) of 4 keys = %d, want 2", got)
 	}
 }
+
+// Lower is Shrink's rule for a refused call that is not a whole chunk (a
+// part of a chunk being bisected): the stated maximum when it is below the
+// refused call's size, else half of it, never raising the maximum, and
+// purge_everything stays at 1.
+func TestLowerTheMaximumForARefusedPart(t *testing.T) {
+	b := newBatcher(100)
+	if got := b.Lower(zoneA, intent.KindFile, 50, 30); got != 30 {
+		t.Errorf("Lower(50 keys, stated 30) = %d, want 30", got)
+	}
+	if got := b.Lower(zoneA, intent.KindFile, 20, 0); got != 10 {
+		t.Errorf("Lower(20 keys, none stated) = %d, want 10", got)
+	}
+	if got := b.Lower(zoneA, intent.KindFile, 40, 0); got != 10 {
+		t.Errorf("Lower(40 keys) after a maximum of 10 = %d, want 10 (never raised)", got)
+	}
+	if got := b.Lower(zoneA, intent.KindTag, 8, 8); got != 4 {
+		t.Errorf("Lower(8 tags, stated 8) = %d, want 4 (a stated maximum not below the call is not believed)", got)
+	}
+	if got := b.Lower(zoneB, intent.KindFile, 1, 0); got != 1 {
+		t.Errorf("Lower(1 key) = %d, want 1", got)
+	}
+	if got := b.Lower(zoneA, intent.KindEverything, 1, 0); got != 1 {
+		t.Errorf("Lower(purge_everything) = %d, want 1", got)
+	}
+	if got := b.max(zoneB, intent.KindTag); got != 100 {
+		t.Errorf("another zone's and kind's maximum = %d, want 100", got)
+	}
+}

@@ -98,30 +98,37 @@ func (b *Batcher) Requeue(id uint64) {
 }
 
 // Shrink handles Cloudflare refusing chunk id for holding too many keys,
-// and returns the maximum that now applies to the chunk's zone and kind:
-// stated, the maximum Cloudflare's refusal named, when it is between 1 and
-// the chunk's size; otherwise half the chunk (never below 1). From now on
-// the smaller of it and Config.MaxKeys applies. Every key goes back pending.
-// Shrink of an unknown or already settled id returns 0.
+// and returns the maximum that now applies to the chunk's zone and kind
+// (see Lower). Every key goes back pending. Shrink of an unknown or
+// already settled id returns 0.
 func (b *Batcher) Shrink(id uint64, stated int) int {
 	c := b.take(id)
 	if c == nil {
 		return 0
 	}
-	zone := c.sp.zone
-	if c.kind != intent.KindEverything {
-		// Halve the refused chunk, not the current maximum: chunks
-		// refused together must not halve it once each.
-		m := max(len(c.roots)/2, 1)
-		if stated >= 1 && stated < len(c.roots) {
-			m = stated
-		}
-		b.shrunk[zoneKind{zone, c.kind}] = min(b.max(zone, c.kind), m)
-	}
+	m := b.Lower(c.sp.zone, c.kind, len(c.roots), stated)
 	for _, r := range c.roots {
 		b.repend(r)
 	}
-	return b.max(zone, c.kind)
+	return m
+}
+
+// Lower records that Cloudflare refused a call of n keys of zone and kind
+// for holding too many, and returns the maximum that now applies: stated,
+// the maximum the refusal named, when it is between 1 and n; otherwise half
+// of n (never below 1). It halves the refused call, not the current
+// maximum, so that calls refused together do not halve it once each. From
+// now on the smaller of it and Config.MaxKeys applies; purge_everything
+// stays at 1.
+func (b *Batcher) Lower(zone string, kind intent.Kind, n, stated int) int {
+	if kind != intent.KindEverything {
+		m := max(n/2, 1)
+		if stated >= 1 && stated < n {
+			m = stated
+		}
+		b.shrunk[zoneKind{zone, kind}] = min(b.max(zone, kind), m)
+	}
+	return b.max(zone, kind)
 }
 
 // take removes chunk id from the chunks in flight: its roots take no more

@@ -91,6 +91,7 @@ func (b *bisection) try(ctx context.Context, keys []intent.Key) {
 	case e.Kind == cfclient.KindClient || (e.Kind == cfclient.KindTooManyKeys && len(keys) == 1):
 		b.split(ctx, keys, e.Error())
 	case e.Kind == cfclient.KindTooManyKeys:
+		b.w.tooManyPart(b.a, b.c, len(keys), e)
 		b.out.Retry = append(b.out.Retry, keys...)
 	default:
 		b.stop(keys)

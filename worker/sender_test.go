@@ -272,6 +272,71 @@ func TestBisectionIsolatesBadKey(t *testing.T) {
 	})
 }
 
+// A part of a chunk being bisected that Cloudflare refuses for holding too
+// many keys lowers the maximum for the zone and type, as a refused chunk
+// does: the keys go back and leave in chunks of the stated size, and the
+// bad key is still isolated.
+func TestTooManyDuringBisectionLowersTheMaximum(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
+		defer u.stop()
+		bad := "https://www.example.com/bad"
+		first := true
+		u.p.respond = func(_ int, req cfclient.Request) error {
+			if first {
+				// The whole chunk: refused for its bad key.
+				first = false
+				return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
+					Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
+			}
+			if len(req.Files) > 30 {
+				return &cfclient.Error{Kind: cfclient.KindTooManyKeys, Status: 400, MaxKeys: 30,
+					Codes: []cfclient.Code{{Code: 1094, Message: "Exceeded maximum amount of 30 files per request"}}}
+			}
+			for _, f := range req.Files {
+				if f.URL == bad {
+					return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
+						Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
+				}
+			}
+			return nil
+		}
+		var msgs []*fakeMsg
+		for i := range 100 {
+			path := fmt.Sprintf("/ok/%d", i)
+			if i == 7 {
+				path = "/bad"
+			}
+			msgs = append(msgs, u.add(urls("example.com", path)))
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		for i, m := range msgs {
+			acks, _, terms := m.settled()
+			switch {
+			case i == 7 && (terms != 1 || acks != 0):
+				t.Errorf("bad intent: acks=%d terms=%d, want dead-lettered", acks, terms)
+			case i != 7 && (acks != 1 || terms != 0):
+				t.Errorf("intent %d: acks=%d terms=%d, want acked", i, acks, terms)
+			}
+		}
+		calls := u.p.snapshot()
+		refused := 0
+		for i, c := range calls {
+			if len(c.req.Files) > 30 {
+				refused++
+				if i > 2 {
+					t.Errorf("call %d carries %d URLs after the maximum of 30 was stated", i, len(c.req.Files))
+				}
+			}
+		}
+		// The chunk of 100 and its two halves of 50.
+		if refused != 3 {
+			t.Errorf("%d calls over 30 URLs, want 3 (the chunk and its halves)", refused)
+		}
+	})
+}
+
 // A key arriving while a call covering it is in flight waits for the next
 // call; the in-flight call's success does not ack it.
 func TestKeyArrivingDuringFlightGetsNextCall(t *testing.T) {

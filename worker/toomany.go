@@ -17,19 +17,35 @@ type learnedKey struct {
 // tooMany handles Cloudflare refusing chunk c for holding more keys than
 // the account accepts: the chunk's zone and type take the maximum the
 // refusal states (or half the chunk when it states none) and the keys go
-// back pending, to leave again at once in chunks of that size. The operator
-// is told once per new maximum, with the config line that would have
-// avoided the refused call.
+// back pending, to leave again at once in chunks of that size.
 func (w *Worker) tooMany(a *account, c batcher.Chunk, e *cfclient.Error) {
 	w.mu.Lock()
 	m := w.batch.Shrink(c.ID, e.MaxKeys)
+	w.mu.Unlock()
+	w.learnMax(a, c, len(c.Keys), m, e)
+}
+
+// tooManyPart handles the same refusal of n keys of chunk c while the
+// chunk is being bisected: the maximum is lowered alike; the keys go back
+// with the bisection's outcome.
+func (w *Worker) tooManyPart(a *account, c batcher.Chunk, n int, e *cfclient.Error) {
+	w.mu.Lock()
+	m := w.batch.Lower(c.ZoneID, c.Kind, n, e.MaxKeys)
+	w.mu.Unlock()
+	w.learnMax(a, c, n, m, e)
+}
+
+// learnMax counts a refused call of n keys and tells the operator once per
+// new maximum m, with the config line that would have avoided the refusal.
+func (w *Worker) learnMax(a *account, c batcher.Chunk, n, m int, e *cfclient.Error) {
+	w.metrics.maxLowered.Inc()
+	w.mu.Lock()
 	k := learnedKey{c.ZoneID, c.Kind}
 	news := m > 0 && w.learned[k] != m
 	if news {
 		w.learned[k] = m
 	}
 	w.mu.Unlock()
-	w.metrics.maxLowered.Inc()
 	if !news {
 		return
 	}
@@ -38,7 +54,7 @@ func (w *Worker) tooMany(a *account, c batcher.Chunk, e *cfclient.Error) {
 		how = "halved"
 	}
 	w.log.Warn("per_request_maximum_lowered", "account", a.name, "zone_id", c.ZoneID,
-		"type", c.Kind.String(), "refused_keys", len(c.Keys), "max", m, "how", how,
+		"type", c.Kind.String(), "refused_keys", n, "max", m, "how", how,
 		"avoid_with", overrideFor(a.name, c.Kind, m), "err", e)
 }
 
