@@ -234,15 +234,7 @@ func TestBisectionIsolatesBadKey(t *testing.T) {
 		u := newUnit(t, planLimits(t, "pro"), 100*time.Millisecond)
 		defer u.stop()
 		bad := "https://www.example.com/bad"
-		u.p.respond = func(_ int, req cfclient.Request) error {
-			for _, f := range req.Files {
-				if f.URL == bad {
-					return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
-						Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
-				}
-			}
-			return nil
-		}
+		u.p.respond = func(_ int, req cfclient.Request) error { return refusedFor(req, bad) }
 		var msgs []*fakeMsg
 		for i := range 16 {
 			path := fmt.Sprintf("/ok/%d", i)
@@ -286,20 +278,13 @@ func TestTooManyDuringBisectionLowersTheMaximum(t *testing.T) {
 			if first {
 				// The whole chunk: refused for its bad key.
 				first = false
-				return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
-					Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
+				return refusedFor(req, bad)
 			}
 			if len(req.Files) > 30 {
 				return &cfclient.Error{Kind: cfclient.KindTooManyKeys, Status: 400, MaxKeys: 30,
 					Codes: []cfclient.Code{{Code: 1094, Message: "Exceeded maximum amount of 30 files per request"}}}
 			}
-			for _, f := range req.Files {
-				if f.URL == bad {
-					return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
-						Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + bad}}}
-				}
-			}
-			return nil
+			return refusedFor(req, bad)
 		}
 		var msgs []*fakeMsg
 		for i := range 100 {
@@ -507,4 +492,15 @@ func TestSuccessIssuedBeforeAnAuthRefusalKeepsTheAccountReported(t *testing.T) {
 				"a success of a call issued before the refusal cleared it", err)
 		}
 	})
+}
+
+// refusedFor is Cloudflare's 400 for a files request that holds url, or nil.
+func refusedFor(req cfclient.Request, url string) error {
+	for _, f := range req.Files {
+		if f.URL == url {
+			return &cfclient.Error{Kind: cfclient.KindClient, Status: 400,
+				Codes: []cfclient.Code{{Code: 1015, Message: "Unable to purge " + url}}}
+		}
+	}
+	return nil
 }
