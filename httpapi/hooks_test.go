@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -200,6 +201,36 @@ func TestHookRefusesOversizeUnknownAndUnmappable(t *testing.T) {
 	}
 	if e.hookCount("ghost", "too_large") != 1 || e.hookCount("", "unknown_hook") != 1 || e.hookCount("ghost", "bad_request") != 1 {
 		t.Error("results not counted by hook and result")
+	}
+}
+
+// A delivery small enough to be received can still map to an intent too
+// large to store (a generic mapping that builds long URLs): 413, nothing
+// stored, counted as too_large.
+func TestHookWhoseIntentIsTooLargeAnswers413(t *testing.T) {
+	generic := config.Webhook{Name: "gen", Provider: "generic", Secrets: []config.Secret{hookSecret}, Zone: "example.com",
+		CEL: config.CEL{URLs: `body.paths.map(p, 'https://www.example.com/' + p + p + p)`}}
+	e := newEnv(t, withHooks(t, generic))
+	paths := make([]string, 500)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("%04d", i) + strings.Repeat("x", 1296)
+	}
+	body, err := json.Marshal(map[string]any{"paths": paths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) >= intent.MaxBodySize {
+		t.Fatalf("the delivery (%d bytes) is meant to fit the request limit", len(body))
+	}
+	r := e.hook("gen", body, "Authorization", "Bearer "+hookSecret)
+	if r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.raw, "body") {
+		t.Fatalf("status %d %s, want 413 naming the body", r.code, r.raw)
+	}
+	if n := len(e.stored()); n != 0 {
+		t.Errorf("%d messages stored", n)
+	}
+	if e.hookCount("gen", "too_large") != 1 {
+		t.Error("not counted as too_large")
 	}
 }
 
