@@ -200,7 +200,7 @@ func TestStatusWritesWaitRetryAndKeepOnlyTheLatest(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			wr.run(ctx, func() (context.Context, context.CancelFunc) {
+			wr.run(ctx, nil, func() (context.Context, context.CancelFunc) {
 				return context.WithTimeout(context.Background(), time.Second)
 			})
 		}()
@@ -273,24 +273,23 @@ func TestPurgesGoOnWhileStatusWritesFail(t *testing.T) {
 	})
 }
 
+// The status bucket exists by the time the worker is ready (even as a
+// standby), with the configured TTL: a publisher that waits for records
+// may publish the moment /readyz says 200.
 func TestStatusBucketCreatedAtStartWithTheConfiguredTTL(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.StatusTTL = 90 * time.Minute
-	h.start()
-	var ttl time.Duration
-	testutil.Eventually(h.t, 30*time.Second, "status bucket", func() bool {
-		kv, err := status.Open(context.Background(), h.js)
-		if err != nil {
-			return false
-		}
-		st, err := kv.Status(context.Background())
-		if err != nil {
-			return false
-		}
-		ttl = st.TTL()
-		return true
-	})
-	if ttl != 90*time.Minute {
-		t.Errorf("bucket TTL %s, want 1h30m", ttl)
+	w := h.start()
+	testutil.Eventually(h.t, 30*time.Second, "worker ready", func() bool { return w.Role() != RoleStarting && w.Ready() == nil })
+	kv, err := status.Open(context.Background(), h.js)
+	if err != nil {
+		t.Fatalf("status bucket once the worker is ready: %v", err)
+	}
+	st, err := kv.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != 90*time.Minute {
+		t.Errorf("bucket TTL %s, want 1h30m", st.TTL())
 	}
 }

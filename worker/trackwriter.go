@@ -143,12 +143,20 @@ func (wr *writer) put(rec status.Record) {
 // start runs the writer until the returned stop is called. stop lets it
 // write what is left until by (at least writeTimeout from then) and waits
 // for it to return.
+//
+// It opens the bucket before it returns, so that the bucket exists once the
+// worker is ready: a publisher waiting for records needs it before it
+// publishes. If that fails, the writer keeps trying.
 func (wr *writer) start(ctx context.Context) (stop func(by time.Time)) {
+	var kv asyncPublisher
+	if wr.open != nil {
+		kv = wr.openBucket(ctx)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var by time.Time // written before cancel, read after it
 	var done sync.WaitGroup
 	done.Go(func() {
-		wr.run(runCtx, func() (context.Context, context.CancelFunc) {
+		wr.run(runCtx, kv, func() (context.Context, context.CancelFunc) {
 			return context.WithDeadline(context.Background(), later(by, time.Now().Add(writeTimeout)))
 		})
 	})
@@ -159,10 +167,10 @@ func (wr *writer) start(ctx context.Context) (stop func(by time.Time)) {
 	}
 }
 
-// run creates the bucket and writes queued records as they fall due until
-// ctx is cancelled, then writes what is left, all of it, until final's
-// deadline.
-func (wr *writer) run(ctx context.Context, final func() (context.Context, context.CancelFunc)) {
+// run writes queued records to kv as they fall due until ctx is cancelled,
+// then writes what is left, all of it, until final's deadline. A nil kv is
+// opened first, and again after each failure.
+func (wr *writer) run(ctx context.Context, kv asyncPublisher, final func() (context.Context, context.CancelFunc)) {
 	if wr.open == nil {
 		return
 	}
@@ -170,11 +178,9 @@ func (wr *writer) run(ctx context.Context, final func() (context.Context, contex
 	back.InitialInterval = 100 * time.Millisecond
 	back.MaxInterval = 10 * time.Second
 	back.MaxElapsedTime = 0
-	// Open the bucket at once, not at the first record: a publisher
-	// waiting for records needs it before it publishes.
+	// Look at once: the bucket may still have to be opened.
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var kv asyncPublisher
 	var notBefore time.Time // while backing off, new records wait too
 	for {
 		select {
