@@ -7,8 +7,9 @@ import (
 )
 
 // background is what Run starts besides intake: a sender per account, the
-// keep-alive, the dead-letter loop and the status writer. They outlive Run's context, since
-// they must still flush after the signal; stopBackground ends them in order.
+// keep-alive, the dead-letter loop and the status writer. They outlive
+// Run's context, since they must still flush after the signal;
+// stopBackground ends them in order.
 type background struct {
 	stopSenders, stopDead context.CancelFunc
 	senders, dead         sync.WaitGroup

@@ -176,17 +176,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		intakeErr, lost := w.serve(ctx, cons, limits, t)
 		if !lost {
-			w.stopBackground(bg, t.Lost())
-			w.setRole(RoleStandby)
-			if err := t.Release(context.WithoutCancel(ctx)); err != nil {
-				w.log.Warn("lease_release_failed", "err", err)
-			}
-			w.metrics.terms.WithLabelValues("released").Inc()
-			if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
-				return intakeErr
-			}
-			w.log.Info("worker_stopped")
-			return nil
+			return w.stopActive(ctx, bg, t, intakeErr)
 		}
 		w.demote(t)
 		// Do not campaign again at once: whatever cost us the term
@@ -198,6 +188,23 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 	w.stopBackground(bg, nil)
+	w.log.Info("worker_stopped")
+	return nil
+}
+
+// stopActive ends Run for the active replica: the flush runs under the
+// lease (its calls are paid under the term), then the lease is released,
+// so that a standby takes over once the flush is done.
+func (w *Worker) stopActive(ctx context.Context, bg *background, t *lease.Term, intakeErr error) error {
+	w.stopBackground(bg, t.Lost())
+	w.setRole(RoleStandby)
+	if err := t.Release(context.WithoutCancel(ctx)); err != nil {
+		w.log.Warn("lease_release_failed", "err", err)
+	}
+	w.metrics.terms.WithLabelValues("released").Inc()
+	if intakeErr != nil && !errors.Is(intakeErr, context.Canceled) {
+		return intakeErr
+	}
 	w.log.Info("worker_stopped")
 	return nil
 }
