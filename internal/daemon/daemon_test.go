@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -188,33 +187,18 @@ func TestRunTracksIntents(t *testing.T) {
 	s := newStack(t)
 	s.natsExtra = "  status_ttl: 3h\n"
 	d := s.start()
-	req, err := http.NewRequest(http.MethodPost, "http://"+s.httpAddr+"/v1/intents?wait=30s",
-		strings.NewReader(`{"zone":"example.com","files":["https://www.example.com/tracked"],"id":"track-1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+ingestToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state":"purged"`) {
-		t.Fatalf("POST ?wait=30s: %d %s", res.StatusCode, body)
+	code, body := s.do(http.MethodPost, "/v1/intents?wait=30s",
+		[]byte(`{"zone":"example.com","files":["https://www.example.com/tracked"],"id":"track-1"}`),
+		"Authorization", "Bearer "+ingestToken)
+	if code != http.StatusOK || !strings.Contains(body, `"state":"purged"`) {
+		t.Fatalf("POST ?wait=30s: %d %s", code, body)
 	}
 	if !s.acceptedKeys(zoneCom)["https://www.example.com/tracked"] {
 		t.Error("answered purged, but Cloudflare accepted no call with the URL")
 	}
-	req, _ = http.NewRequest(http.MethodGet, "http://"+s.httpAddr+"/v1/intents/track-1", nil)
-	req.Header.Set("Authorization", "Bearer "+ingestToken)
-	if res, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"state":"purged"`) {
-		t.Errorf("GET /v1/intents/track-1: %d %s", res.StatusCode, body)
+	code, body = s.do(http.MethodGet, "/v1/intents/track-1", nil, "Authorization", "Bearer "+ingestToken)
+	if code != http.StatusOK || !strings.Contains(body, `"state":"purged"`) {
+		t.Errorf("GET /v1/intents/track-1: %d %s", code, body)
 	}
 	kv, err := status.Open(context.Background(), d.js)
 	if err != nil {

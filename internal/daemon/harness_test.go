@@ -1,12 +1,12 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -164,13 +164,17 @@ func (s *stack) get(path string) (int, string) {
 	return res.StatusCode, string(body)
 }
 
-func (s *stack) postIntents(token, body string) (int, string) {
+// do sends a request to the daemon's HTTP listener with the given header
+// name and value pairs, and returns the status and the body.
+func (s *stack) do(method, path string, body []byte, header ...string) (int, string) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+s.httpAddr+"/v1/intents", strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+s.httpAddr+path, bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
@@ -178,6 +182,11 @@ func (s *stack) postIntents(token, body string) (int, string) {
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(data)
+}
+
+func (s *stack) postIntents(token, body string) (int, string) {
+	s.t.Helper()
+	return s.do(http.MethodPost, "/v1/intents", []byte(body), "Authorization", "Bearer "+token)
 }
 
 func (d *daemon) publish(in *intent.Intent) {

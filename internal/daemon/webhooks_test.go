@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -79,20 +78,7 @@ func mac(h func() hash.Hash, key string, parts ...string) []byte {
 
 func (s *stack) postHook(name string, body []byte, header ...string) (int, string) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+s.httpAddr+"/v1/hooks/"+name, bytes.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(data)
+	return s.do(http.MethodPost, "/v1/hooks/"+name, body, header...)
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
